@@ -1,0 +1,88 @@
+"""Patients over the API: a read-only list of subjects, and registration that creates one."""
+
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from rest_framework import serializers, viewsets
+
+from patients.models import Patient, Registration
+from patients.services import register_patient
+from sites.models import Site
+from trial import access
+from trial.access import Action
+from trial.api import CrfSerializer, CrfViewSet, register_route, register_viewset, serializer_for
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    site = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    initials = serializers.CharField(source="registration.initials", read_only=True, default="")
+    sex = serializers.CharField(source="registration.sex", read_only=True, default="")
+    age_years = serializers.IntegerField(source="registration.age_years", read_only=True, default=None)
+    registration_date = serializers.DateField(source="registration.registration_date", read_only=True,
+                                              default=None)
+
+    class Meta:
+        model = Patient
+        fields = ["subject_id", "site", "initials", "sex", "age_years", "registration_date", "created_at"]
+
+
+class PatientFilter(filters.FilterSet):
+    site = filters.CharFilter(field_name="site__code", label="Site code")
+
+    class Meta:
+        model = Patient
+        fields = ["site"]
+
+
+class PatientViewSet(viewsets.ReadOnlyModelViewSet):
+    """Subjects the user may see. Created through the registration endpoint, never deleted."""
+
+    serializer_class = PatientSerializer
+    lookup_field = "subject_id"
+    filterset_class = PatientFilter
+
+    def get_queryset(self):
+        return (Patient.objects.visible_to(self.request.user)
+                .select_related("site", "registration").order_by("subject_id"))
+
+
+class RegistrationSiteField(serializers.SlugRelatedField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(slug_field="code", **kwargs)
+
+    def get_queryset(self):
+        return access.sites_where(self.context["request"].user, Action.REGISTER_PATIENT)
+
+
+class RegistrationCreateSerializer(serializer_for(Registration)):
+    """Registering creates the patient: the site is given, the subject ID is generated."""
+
+    patient = serializers.SlugRelatedField(slug_field="subject_id", read_only=True)
+    site = RegistrationSiteField(required=False, help_text="Site code; may be left out when you register at "
+                                                           "one site only.")
+
+    class Meta(serializer_for(Registration).Meta):
+        ref_name = "RegistrationCreate"
+
+    def validate(self, attrs):
+        if "site" not in attrs:
+            sites = list(access.sites_where(self.context["request"].user, Action.REGISTER_PATIENT)[:2])
+            if len(sites) != 1:
+                raise serializers.ValidationError({"site": _("Give the site code.")})
+            attrs["site"] = sites[0]
+        return attrs
+
+
+@register_viewset(Registration)
+class RegistrationViewSet(CrfViewSet):
+    serializer_class = serializer_for(Registration)
+
+    def get_serializer_class(self) -> type[CrfSerializer]:
+        return RegistrationCreateSerializer if self.action == "create" else self.serializer_class
+
+    def perform_create(self, serializer: CrfSerializer) -> None:
+        site: Site = serializer.validated_data["site"]
+        serializer.instance = register_patient(user=self.request.user, site=site, data=serializer.crf_fields(),
+                                               complete=serializer.validated_data.get("complete", False))
+
+
+register_route("patients", PatientViewSet, "patient")

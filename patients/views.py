@@ -1,0 +1,67 @@
+"""Patient list, registration and the patient page (the casebook's table of contents)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from patients.forms import RegisterPatientForm
+from patients.models import Patient
+from patients.services import register_patient
+from trial import access
+from trial.access import Action
+from trial.casebook import casebook_sections
+from trial.forms import attach_errors
+from trial.patients import visible_patient_or_404
+
+
+@login_required
+def patient_list(request: HttpRequest) -> HttpResponse:
+    if not access.is_study_member(request.user):
+        raise PermissionDenied
+    patients = (Patient.objects.visible_to(request.user).select_related("site", "registration")
+                .order_by("subject_id"))
+    sites = access.sites_where(request.user, Action.VIEW)
+    site_code = request.GET.get("site", "")
+    if site_code:
+        patients = patients.filter(site__code=site_code)
+    query = request.GET.get("q", "").strip()
+    if query:
+        patients = patients.filter(subject_id__icontains=query)
+    page = Paginator(patients, 50).get_page(request.GET.get("page"))
+    return render(request, "patients/patient_list.html", {
+        "page": page, "sites": sites, "site_code": site_code, "query": query,
+        "can_register": access.sites_where(request.user, Action.REGISTER_PATIENT).exists(),
+    })
+
+
+@login_required
+def patient_register(request: HttpRequest) -> HttpResponse:
+    sites = access.sites_where(request.user, Action.REGISTER_PATIENT)
+    if not sites.exists():
+        raise PermissionDenied
+    form = RegisterPatientForm(request.POST or None, sites=sites)
+    if request.method == "POST" and form.is_valid():
+        try:
+            registration = register_patient(user=request.user, site=form.cleaned_data["site"],
+                                            data=form.crf_data(), complete="save_complete" in request.POST)
+        except ValidationError as error:
+            attach_errors(form, error)
+        else:
+            subject_id = registration.patient.subject_id
+            messages.success(request, _("Patient registered with subject ID %(id)s.") % {"id": subject_id})
+            return redirect("patients:detail", subject_id=subject_id)
+    return render(request, "patients/patient_register.html", {"form": form})
+
+
+@login_required
+def patient_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
+    patient = visible_patient_or_404(request.user, subject_id)
+    registration = getattr(patient, "registration", None)
+    return render(request, "patients/patient_detail.html", {
+        "patient": patient, "registration": registration,
+        "sections": casebook_sections(patient, request.user),
+    })

@@ -1,0 +1,1 @@
+"""Blinatumomab treatment CRFs (debulking, cycles, intrathecal therapy, CRS, ICANS, AEs, response)."""

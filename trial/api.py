@@ -1,0 +1,204 @@
+"""The generic REST API: one endpoint per CRF under /api/v1/forms/<form>/, built from the models.
+
+Reads are site-scoped through trial.access; writes go through trial.crf.save_crf / change_status.
+A concrete CRF needs no API code; an app registers a viewset only where creation differs
+(e.g. registration creates the patient).
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from trial import access
+from trial.audit import history_entries
+from trial.crf import TRANSITIONS, Crf, CrfLocked, CrfQuerySet, StaleEdit, change_status, crf_models, save_crf
+from trial.patients import patient_model
+
+
+class VisiblePatientField(serializers.SlugRelatedField):
+    """A patient given by subject ID, chosen only among the patients the user may see."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(slug_field="subject_id", **kwargs)
+
+    def get_queryset(self):
+        return patient_model().objects.visible_to(self.context["request"].user)
+
+
+class CrfSerializer(serializers.ModelSerializer):
+    """Base of every CRF serializer: adds the reason for change, the version and `complete`."""
+
+    patient = VisiblePatientField()
+    site = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    version = serializers.IntegerField(
+        required=False, min_value=1,
+        help_text="Read: the current version. Write: the version you edited (required on update; "
+                  "a stale version is refused with 409).")
+    reason = serializers.CharField(write_only=True, required=False, allow_blank=True,
+                                   help_text="Reason for change; required once the form has left draft.")
+    complete = serializers.BooleanField(write_only=True, required=False, default=False,
+                                        help_text="Mark the form complete with this save.")
+
+    class Meta:
+        model: type[Crf]
+        base_fields = ["id", "patient", "site", "status", "version", "created_at", "updated_at"]
+        read_only_fields = ["status", "created_at", "updated_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            fields["patient"].read_only = True  # a form never moves to another patient
+        return fields
+
+    def validate(self, attrs):
+        if self.instance is not None and "version" not in attrs:
+            raise serializers.ValidationError({"version": _("Send the version you edited.")})
+        return attrs
+
+    def crf_fields(self) -> dict[str, object]:
+        entry = set(self.Meta.model.entry_fields())
+        return {k: v for k, v in self.validated_data.items() if k in entry}
+
+
+def serializer_for(model: type[Crf], base: type[CrfSerializer] = CrfSerializer) -> type[CrfSerializer]:
+    derived = model.derived_fields()
+    meta = type("Meta", (base.Meta,), {
+        "model": model,
+        "fields": [*base.Meta.base_fields, *model.entry_fields(), *derived, "reason", "complete"],
+        "read_only_fields": [*base.Meta.read_only_fields, *derived],
+        "ref_name": model.__name__,
+    })
+    return type(f"{model.__name__}Serializer", (base,), {"Meta": meta, "__module__": model.__module__})
+
+
+class CrfFilter(filters.FilterSet):
+    patient = filters.CharFilter(field_name="patient__subject_id", label="Subject ID")
+    site = filters.CharFilter(field_name="site__code", label="Site code")
+    status = filters.CharFilter(field_name="status")
+
+
+TransitionRequest = inline_serializer("TransitionRequest", {
+    "transition": serializers.ChoiceField(choices=list(TRANSITIONS)),
+    "version": serializers.IntegerField(min_value=1),
+    "reason": serializers.CharField(required=False, allow_blank=True),
+})
+AuditEntrySerializer = inline_serializer("AuditEntry", {
+    "version": serializers.IntegerField(allow_null=True), "when": serializers.DateTimeField(),
+    "user": serializers.CharField(), "kind": serializers.CharField(), "status": serializers.CharField(),
+    "reason": serializers.CharField(),
+    "changes": serializers.ListField(child=serializers.DictField()),
+}, many=True)
+
+
+class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                 mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    """The only API base class for CRFs: reads scoped, writes through save_crf, never delete."""
+
+    model: type[Crf]
+    filterset_class = CrfFilter
+
+    def get_queryset(self) -> CrfQuerySet:
+        return (self.model.objects.visible_to(self.request.user)
+                .select_related("patient", "site").order_by("pk"))
+
+    def perform_create(self, serializer: CrfSerializer) -> None:
+        patient = serializer.validated_data["patient"]
+        serializer.instance = save_crf(self.model(patient=patient), user=self.request.user,
+                                       data=serializer.crf_fields(),
+                                       complete=serializer.validated_data.get("complete", False))
+
+    def perform_update(self, serializer: CrfSerializer) -> None:
+        serializer.instance = save_crf(serializer.instance, user=self.request.user, data=serializer.crf_fields(),
+                                       reason=serializer.validated_data.get("reason", ""),
+                                       expected_version=serializer.validated_data.get("version"),
+                                       complete=serializer.validated_data.get("complete", False))
+
+    def destroy(self, request, *args, **kwargs):
+        raise MethodNotAllowed("DELETE")  # CRFs are never deleted; they are corrected with a reason
+
+    @extend_schema(responses=AuditEntrySerializer)
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk=None) -> Response:
+        """The audit trail of this record: who, when (UTC), what changed from → to, and why."""
+        return Response([e.as_dict() for e in history_entries(self.get_object())])
+
+    @extend_schema(request=TransitionRequest, responses={200: OpenApiResponse(description="the form, moved")})
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk=None) -> Response:
+        """Mark complete, source-verify, lock or unlock (each allowed to the roles in trial.access)."""
+        crf = self.get_object()
+        name = request.data.get("transition")
+        if name not in TRANSITIONS:
+            return Response({"transition": [_("Choose one of: %s.") % ", ".join(TRANSITIONS)]},
+                            status=status.HTTP_400_BAD_REQUEST)
+        version = request.data.get("version")
+        if not isinstance(version, int):
+            return Response({"version": [_("Send the version you edited.")]}, status=status.HTTP_400_BAD_REQUEST)
+        change_status(crf, user=request.user, transition=name, reason=str(request.data.get("reason", "")),
+                      expected_version=version)
+        return Response(self.get_serializer(crf).data)
+
+
+_VIEWSETS: dict[type[Crf], type[CrfViewSet]] = {}
+
+
+def register_viewset(model: type[Crf]):
+    """Decorator for an app's api.py: use this viewset for `model` instead of the generic one."""
+
+    def decorate(viewset: type[CrfViewSet]) -> type[CrfViewSet]:
+        viewset.model = model
+        _VIEWSETS[model] = viewset
+        return viewset
+
+    return decorate
+
+
+def viewset_for(model: type[Crf]) -> type[CrfViewSet]:
+    if model in _VIEWSETS:
+        return _VIEWSETS[model]
+    return type(f"{model.__name__}ViewSet", (CrfViewSet,), {
+        "model": model, "serializer_class": serializer_for(model), "__module__": model.__module__,
+        "__doc__": f"{model._meta.verbose_name}: list, read, create and correct (never delete).",
+    })
+
+
+_EXTRA_ROUTES: list[tuple[str, type[viewsets.ViewSetMixin], str]] = []
+
+
+def register_route(prefix: str, viewset: type[viewsets.ViewSetMixin], basename: str) -> None:
+    """For an app's api.py: publish a non-CRF endpoint (e.g. the patient list) under /api/v1/."""
+    if all(existing[0] != prefix for existing in _EXTRA_ROUTES):
+        _EXTRA_ROUTES.append((prefix, viewset, basename))
+
+
+def api_routes() -> list[tuple[str, type[viewsets.ViewSetMixin], str]]:
+    crf = [(f"forms/{m.crf_slug()}", viewset_for(m), f"crf-{m.crf_slug()}") for m in crf_models()]
+    return [*_EXTRA_ROUTES, *crf]
+
+
+def exception_handler(exc, context):
+    """StaleEdit → 409 with the newer data, CrfLocked → 403, model validation → 400 per field."""
+    if isinstance(exc, StaleEdit):
+        view = context["view"]
+        current = view.get_serializer(exc.current).data
+        return Response({"detail": _("Someone saved this form after you opened it (now version %(v)s). "
+                                     "Their change was kept; reload and apply yours again.") % {
+                                         "v": exc.current.version},
+                         "current": current}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, CrfLocked):
+        return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, DjangoValidationError):
+        body = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    return drf_exception_handler(exc, context)
+
+
+__all__ = ["CrfSerializer", "CrfViewSet", "access", "api_routes", "register_route", "register_viewset",
+           "serializer_for"]

@@ -1,0 +1,35 @@
+"""What a patient's casebook holds: every CRF model with that patient's records (no CRF named)."""
+
+from dataclasses import dataclass
+
+from trial import access
+from trial.access import Action
+from trial.crf import Crf, crf_models
+
+
+@dataclass
+class CasebookSection:
+    model: type[Crf]
+    records: list[Crf]
+    can_add: bool
+
+    @property
+    def slug(self) -> str:
+        return self.model.crf_slug()
+
+    @property
+    def title(self) -> str:
+        return str(self.model._meta.verbose_name_plural if self.model.crf_repeating
+                   else self.model._meta.verbose_name).capitalize()
+
+
+def casebook_sections(patient, user) -> list[CasebookSection]:
+    """One section per CRF, in casebook order; one query per CRF model."""
+    may_enter = access.can(user, Action.ENTER_DATA, site=patient.site_id)
+    sections = []
+    for model in crf_models():
+        records = list(model.objects.visible_to(user).filter(patient=patient)
+                       .select_related("updated_by").order_by("pk"))
+        can_add = may_enter and model.crf_addable and (model.crf_repeating or not records)
+        sections.append(CasebookSection(model=model, records=records, can_add=can_add))
+    return sections

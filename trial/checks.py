@@ -1,0 +1,22 @@
+"""System checks guarding the engine's invariants. Ids are stable: trial.E001, trial.E002."""
+
+from django.core import checks
+
+from trial.access import SiteScopedQuerySet
+
+
+def check_crfs_are_site_scoped(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    from trial.crf import Crf, CrfQuerySet, crf_models
+
+    errors = []
+    for model in crf_models():
+        manager_qs = model._default_manager.all()
+        if not isinstance(manager_qs, SiteScopedQuerySet):
+            errors.append(checks.Error(f"{model._meta.label}: default manager is not site-scoped.",
+                                       hint="Use CrfQuerySet.as_manager().", obj=model, id="trial.E001"))
+        elif not isinstance(manager_qs, CrfQuerySet):
+            errors.append(checks.Error(f"{model._meta.label}: default manager allows bulk writes.",
+                                       hint="Use CrfQuerySet.as_manager().", obj=model, id="trial.E002"))
+        if not hasattr(model, "history") or not issubclass(model, Crf):
+            errors.append(checks.Error(f"{model._meta.label}: no audit history.", obj=model, id="trial.E003"))
+    return errors

@@ -1,0 +1,11 @@
+from django.conf import settings
+
+from trial import access
+
+
+def study(request) -> dict:
+    user = getattr(request, "user", None)
+    return {
+        "STUDY_NAME": settings.STUDY_NAME,
+        "user_roles": list(access.role_labels(user)) if user is not None else [],
+    }

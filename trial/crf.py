@@ -1,0 +1,254 @@
+"""The case-report-form engine: one abstract base for every CRF and the one path that writes them.
+
+Every CRF inherits `Crf` (audit trail, status, version, site) and changes only through
+`save_crf()` / `change_status()`: web forms, the API, imports, the demo loader and tests alike.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from trial import access
+from trial.access import Action, SiteScopedQuerySet
+
+
+class CrfStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    COMPLETE = "complete", _("Complete")
+    VERIFIED = "verified", _("Source-verified")
+    SIGNED = "signed", _("Signed")
+    LOCKED = "locked", _("Locked")
+
+
+class AuditBypassError(RuntimeError):
+    """Raised by any write path that would skip the audit trail."""
+
+
+class CrfLocked(PermissionDenied):
+    """A locked form cannot change by any path."""
+
+
+class StaleEdit(Exception):
+    """Someone saved this form after it was opened; their change is kept and this one refused."""
+
+    def __init__(self, current: "Crf") -> None:
+        super().__init__(f"{current._meta.label} {current.pk} is at version {current.version}")
+        self.current = current
+
+
+class CrfQuerySet(SiteScopedQuerySet):
+    """Reads are site-scoped; bulk writes are refused because they would leave no audit record."""
+
+    def update(self, **kwargs):  # bulk_update() goes through here too; Model.save() does not
+        raise AuditBypassError("CRFs change only through trial.crf.save_crf()")
+
+    def delete(self):
+        raise AuditBypassError("CRFs are never deleted; they are corrected with a reason")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        raise AuditBypassError("CRFs are created only through trial.crf.save_crf()")
+
+
+# Fields every CRF has; they are set by the engine and never typed into a form.
+BASE_FIELDS = frozenset(
+    {"id", "site", "patient", "status", "version", "created_at", "created_by", "updated_at", "updated_by"}
+)
+
+
+class Crf(models.Model):
+    """Abstract base of every case report form. Fields common to all CRFs live here and nowhere else."""
+
+    site = models.ForeignKey("sites.Site", on_delete=models.PROTECT, editable=False, related_name="+",
+                             verbose_name=_("site"))
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("patient"))
+    status = models.CharField(_("status"), max_length=10, choices=CrfStatus.choices, default=CrfStatus.DRAFT,
+                              editable=False)
+    version = models.PositiveIntegerField(_("version"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                   editable=False, related_name="+", verbose_name=_("created by"))
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                   editable=False, related_name="+", verbose_name=_("last changed by"))
+
+    history = HistoricalRecords(inherit=True, history_change_reason_field=models.TextField(null=True))
+    objects = CrfQuerySet.as_manager()
+
+    # Casebook metadata, overridden per CRF.
+    crf_repeating: bool = False  # several records per patient (daily assessments, relapses, ...)
+    crf_order: int = 100  # position on the patient page
+    crf_addable: bool = True  # False when the form is created by another service (e.g. with the patient)
+
+    class Meta:
+        abstract = True
+
+    def derive(self) -> None:
+        """Recompute derived fields from inputs by calling the app's pure rules. Override per CRF."""
+
+    @classmethod
+    def crf_slug(cls) -> str:
+        return cls._meta.model_name
+
+    @classmethod
+    def entry_fields(cls) -> list[str]:
+        """Names of the fields a user types (everything but the engine's fields and derived values)."""
+        return [f.name for f in cls._meta.concrete_fields if f.editable and f.name not in BASE_FIELDS]
+
+    @classmethod
+    def derived_fields(cls) -> list[str]:
+        return [f.name for f in cls._meta.concrete_fields if not f.editable and f.name not in BASE_FIELDS]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} · {self.patient_id}"
+
+
+def crf_models() -> list[type[Crf]]:
+    """Every concrete CRF model, in casebook order. Discovered from the app registry, never listed."""
+    found = [m for m in apps.get_models() if issubclass(m, Crf)]
+    return sorted(found, key=lambda m: (m.crf_order, m._meta.label))
+
+
+def crf_model_by_slug(slug: str) -> type[Crf] | None:
+    return next((m for m in crf_models() if m.crf_slug() == slug), None)
+
+
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for changing a form that has left draft.")})
+
+
+@transaction.atomic
+def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
+             expected_version: int | None = None, complete: bool = False) -> Crf:
+    """The only write path for CRF data: web forms, API, imports and tests all call it.
+
+    Checks access and lock, refuses a stale version (the newer data are kept), requires a reason once
+    the form has left draft, recomputes derived fields, validates, and writes the audit record with the
+    user and the reason in the same transaction as the data.
+    """
+    model = type(crf)
+    unknown = set(data) - set(model.entry_fields())
+    if unknown:
+        raise ValidationError({name: _("This field cannot be set.") for name in sorted(unknown)})
+
+    if crf.pk is None:
+        patient = type(crf.patient).objects.select_for_update().get(pk=crf.patient_id)
+        access.require(user, Action.ENTER_DATA, site=patient.site_id)
+        target = crf
+        target.site_id = patient.site_id
+        if not model.crf_repeating and model.objects.filter(patient_id=patient.pk).exists():
+            raise ValidationError(_("This patient already has a %(form)s form.") % {"form": model._meta.verbose_name})
+        target.version = 1
+        target.created_by = user
+        target.status = CrfStatus.COMPLETE if complete else CrfStatus.DRAFT
+        changed = True
+    else:
+        # Work on the locked, current row: the caller's copy may be stale in fields it did not touch.
+        target = model.objects.select_for_update().get(pk=crf.pk)
+        access.require(user, Action.ENTER_DATA, site=target.site_id)
+        if target.status == CrfStatus.LOCKED:
+            raise CrfLocked(_("This form is locked and cannot change."))
+        if expected_version is not None and expected_version != target.version:
+            raise StaleEdit(target)
+        before = {name: getattr(target, name) for name in model.entry_fields()}
+        changed = any(before[name] != value for name, value in data.items())
+        new_status = target.status
+        if target.status in (CrfStatus.VERIFIED, CrfStatus.SIGNED) and changed:
+            new_status = CrfStatus.COMPLETE  # an edit voids source verification and signature
+        if complete and target.status == CrfStatus.DRAFT:
+            new_status = CrfStatus.COMPLETE
+        if not changed and new_status == target.status:
+            _copy_into(crf, target)
+            return crf  # nothing to record
+        if target.status != CrfStatus.DRAFT:
+            _require_reason(reason)
+        target.status = new_status
+        target.version += 1
+
+    for name, value in data.items():
+        setattr(target, name, value)
+    target.derive()
+    target.full_clean(exclude=["site", "created_by", "updated_by"])
+    target.updated_by = user
+    target._history_user = user
+    target._change_reason = reason.strip() or None
+    target.save()
+    if target is not crf:
+        _copy_into(crf, target)
+    return crf
+
+
+def _copy_into(crf: Crf, source: Crf) -> None:
+    for field in crf._meta.concrete_fields:
+        setattr(crf, field.attname, getattr(source, field.attname))
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    sources: frozenset[str]
+    target: str | None  # None = back to the status the form had before it was locked
+    action: str
+    needs_reason: bool
+    default_reason: str
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in [
+        Transition("complete", _("Mark complete"), frozenset({CrfStatus.DRAFT}), CrfStatus.COMPLETE,
+                   Action.ENTER_DATA, False, "Marked complete"),
+        Transition("verify", _("Source-verify"), frozenset({CrfStatus.COMPLETE}), CrfStatus.VERIFIED,
+                   Action.VERIFY, False, "Source data verified"),
+        Transition("lock", _("Lock"), frozenset({CrfStatus.COMPLETE, CrfStatus.VERIFIED, CrfStatus.SIGNED}),
+                   CrfStatus.LOCKED, Action.LOCK, False, "Locked"),
+        Transition("unlock", _("Unlock"), frozenset({CrfStatus.LOCKED}), None, Action.LOCK, True, ""),
+    ]
+}
+
+
+def available_transitions(crf: Crf, user) -> list[Transition]:
+    return [t for t in TRANSITIONS.values()
+            if crf.status in t.sources and access.can(user, t.action, site=crf.site_id)]
+
+
+@transaction.atomic
+def change_status(crf: Crf, *, user, transition: str, reason: str = "",
+                  expected_version: int | None = None) -> Crf:
+    """Move a form along draft → complete → verified → signed → locked; audited like any edit."""
+    step = TRANSITIONS[transition]
+    target = type(crf).objects.select_for_update().get(pk=crf.pk)
+    access.require(user, step.action, site=target.site_id)
+    if expected_version is not None and expected_version != target.version:
+        raise StaleEdit(target)
+    if target.status not in step.sources:
+        if target.status == CrfStatus.LOCKED:
+            raise CrfLocked(_("This form is locked and cannot change."))
+        raise ValidationError(
+            _("A form in status “%(status)s” cannot be moved with “%(action)s”.")
+            % {"status": target.get_status_display(), "action": step.label}
+        )
+    if step.needs_reason:
+        _require_reason(reason)
+    target.status = step.target or _status_before_lock(target)
+    target.version += 1
+    target.updated_by = user
+    target._history_user = user
+    target._change_reason = reason.strip() or step.default_reason
+    target.save()
+    _copy_into(crf, target)
+    return crf
+
+
+def _status_before_lock(crf: Crf) -> str:
+    previous = (crf.history.exclude(status=CrfStatus.LOCKED).order_by("-history_date", "-history_id")
+                .values_list("status", flat=True).first())
+    return previous or CrfStatus.COMPLETE

@@ -1,0 +1,57 @@
+"""Web forms for any CRF, built from the model: no form class per CRF."""
+
+from django import forms
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from trial.crf import Crf, CrfStatus
+
+
+def _widget_for(field: models.Field, **kwargs) -> forms.Field | None:
+    if isinstance(field, models.DateTimeField):
+        kwargs["widget"] = forms.DateTimeInput(attrs={"type": "datetime-local"})
+    elif isinstance(field, models.DateField):
+        kwargs["widget"] = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    return field.formfield(**kwargs)
+
+
+class CrfForm(forms.ModelForm):
+    """Entry fields of the CRF, plus the version the user opened and the reason for change."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    reason = forms.CharField(
+        label=_("Reason for change"), required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required: this form has left draft, so every change is explained in the audit trail."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.needs_reason = self.instance.pk is not None and self.instance.status != CrfStatus.DRAFT
+        if not self.needs_reason:
+            del self.fields["reason"]
+        else:
+            self.fields["reason"].required = True
+        if self.instance.pk is not None:
+            self.fields["version"].initial = self.instance.version
+
+    def _post_clean(self) -> None:
+        # Model validation runs in the save path (trial.crf.save_crf), where it sees derived values.
+        pass
+
+    def crf_data(self) -> dict[str, object]:
+        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
+
+
+def form_class_for(model: type[Crf]) -> type[CrfForm]:
+    return forms.modelform_factory(model, form=CrfForm, fields=model.entry_fields(),
+                                   formfield_callback=_widget_for)
+
+
+def attach_errors(form: forms.BaseForm, error) -> None:
+    """Show a save-path ValidationError next to the fields it names (others at the top)."""
+    if hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)

@@ -1,0 +1,14 @@
+"""How the engine finds the study subject, without importing the patients app (string reference)."""
+
+from django.apps import apps
+from django.db import models
+
+from trial import access
+
+
+def patient_model() -> type[models.Model]:
+    return apps.get_model("patients", "Patient")
+
+
+def visible_patient_or_404(user, subject_id: str) -> models.Model:
+    return access.get_visible_or_404(patient_model().objects.select_related("site"), user, subject_id=subject_id)

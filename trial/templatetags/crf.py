@@ -1,0 +1,11 @@
+from django import template
+
+from trial.audit import _display
+
+register = template.Library()
+
+
+@register.simple_tag
+def derived_value(crf, name: str) -> str:
+    """A derived field's value as a reader wants it (choice label, not code)."""
+    return _display(type(crf), name, getattr(crf, name))

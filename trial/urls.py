@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.module_loading import autodiscover_modules
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from trial import views
+from trial.api import api_routes
+
+autodiscover_modules("api")  # apps register their API overrides and extra routes in <app>/api.py
+
+router = DefaultRouter()
+for prefix, viewset, basename in api_routes():
+    router.register(prefix, viewset, basename=basename)
+
+casebook = ([
+    path("<str:subject_id>/forms/<slug:form>/new/", views.crf_new, name="form-new"),
+    path("<str:subject_id>/forms/<slug:form>/<int:pk>/", views.crf_detail, name="form"),
+    path("<str:subject_id>/forms/<slug:form>/<int:pk>/status/", views.crf_transition, name="form-status"),
+], "casebook")
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="patients:list", permanent=False)),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("patients/", include(casebook)),
+    path("patients/", include("patients.urls")),
+    path("api/v1/", include(router.urls)),
+    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]

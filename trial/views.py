@@ -1,0 +1,135 @@
+"""The generic casebook form page: any CRF, rendered, saved and audited without code of its own."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from trial import access
+from trial.access import Action
+from trial.audit import history_entries
+from trial.crf import (
+    TRANSITIONS,
+    Crf,
+    CrfLocked,
+    CrfStatus,
+    StaleEdit,
+    available_transitions,
+    change_status,
+    crf_model_by_slug,
+    save_crf,
+)
+from trial.forms import attach_errors, form_class_for
+from trial.patients import visible_patient_or_404
+
+
+def _model_or_404(slug: str) -> type[Crf]:
+    model = crf_model_by_slug(slug)
+    if model is None:
+        raise Http404
+    return model
+
+
+def crf_url(crf: Crf) -> str:
+    return reverse("casebook:form", args=[crf.patient.subject_id, crf.crf_slug(), crf.pk])
+
+
+@login_required
+def crf_new(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
+    patient = visible_patient_or_404(request.user, subject_id)
+    model = _model_or_404(form)
+    if not model.crf_addable or not access.can(request.user, Action.ENTER_DATA, site=patient.site_id):
+        raise PermissionDenied
+    form_class = form_class_for(model)
+    crf_form = form_class(request.POST or None)
+    if request.method == "POST" and crf_form.is_valid():
+        try:
+            crf = save_crf(model(patient=patient), user=request.user, data=crf_form.crf_data(),
+                           complete="save_complete" in request.POST)
+        except ValidationError as error:
+            attach_errors(crf_form, error)
+        else:
+            messages.success(request, _("%(form)s saved (version %(v)s).") % {
+                "form": model._meta.verbose_name.capitalize(), "v": crf.version})
+            return redirect(crf_url(crf))
+    return render(request, "trial/crf_form.html", {
+        "patient": patient, "model": model, "form": crf_form, "crf": None, "can_edit": True,
+        "verbose_name": model._meta.verbose_name,
+    })
+
+
+@login_required
+def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> HttpResponse:
+    patient = visible_patient_or_404(request.user, subject_id)
+    model = _model_or_404(form)
+    crf = access.get_visible_or_404(model.objects.select_related("updated_by"), request.user,
+                                    pk=pk, patient=patient)
+    can_edit = crf.status != CrfStatus.LOCKED and access.can(request.user, Action.ENTER_DATA, site=crf.site_id)
+    form_class = form_class_for(model)
+    stale = None
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        crf_form = form_class(request.POST, instance=crf)
+        if crf_form.is_valid():
+            try:
+                crf = save_crf(crf, user=request.user, data=crf_form.crf_data(),
+                               reason=crf_form.cleaned_data.get("reason", ""),
+                               expected_version=crf_form.cleaned_data.get("version"),
+                               complete="save_complete" in request.POST)
+            except StaleEdit as conflict:
+                stale = {"mine": [(crf_form[name].label, crf_form.cleaned_data.get(name))
+                                  for name in model.entry_fields()],
+                         "current": conflict.current}
+                crf = conflict.current
+                crf_form = form_class(instance=crf)
+            except CrfLocked:
+                messages.error(request, _("This form was locked meanwhile; your change was not saved."))
+                return redirect(crf_url(crf))
+            except ValidationError as error:
+                attach_errors(crf_form, error)
+            else:
+                messages.success(request, _("%(form)s saved (version %(v)s).") % {
+                    "form": model._meta.verbose_name.capitalize(), "v": crf.version})
+                return redirect(crf_url(crf))
+    else:
+        crf_form = form_class(instance=crf)
+    if not can_edit:
+        for field in crf_form.fields.values():
+            field.disabled = True
+    return render(request, "trial/crf_form.html", {
+        "patient": patient, "model": model, "form": crf_form, "crf": crf, "can_edit": can_edit,
+        "verbose_name": model._meta.verbose_name, "stale": stale,
+        "derived": [(model._meta.get_field(n).verbose_name, crf, n) for n in model.derived_fields()],
+        "transitions": available_transitions(crf, request.user),
+        "history": history_entries(crf),
+    })
+
+
+@login_required
+@require_POST
+def crf_transition(request: HttpRequest, subject_id: str, form: str, pk: int) -> HttpResponse:
+    patient = visible_patient_or_404(request.user, subject_id)
+    model = _model_or_404(form)
+    crf = access.get_visible_or_404(model.objects.all(), request.user, pk=pk, patient=patient)
+    name = request.POST.get("transition", "")
+    if name not in TRANSITIONS:
+        raise Http404
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = None
+    try:
+        change_status(crf, user=request.user, transition=name, reason=request.POST.get("reason", ""),
+                      expected_version=version)
+    except StaleEdit:
+        messages.error(request, _("Someone changed this form meanwhile; look at it again before this step."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Status is now: %(status)s.") % {"status": crf.get_status_display()})
+    return redirect(crf_url(crf))
