@@ -74,6 +74,8 @@ class RegistrationCreateSerializer(serializer_for(Registration)):
 
 @register_viewset(Registration)
 class RegistrationViewSet(CrfViewSet):
+    """Registration: creating one registers a new patient and returns the generated subject ID."""
+
     serializer_class = serializer_for(Registration)
 
     def get_serializer_class(self) -> type[CrfSerializer]:

@@ -11,7 +11,6 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -99,7 +98,7 @@ AuditEntrySerializer = inline_serializer("AuditEntry", {
 
 class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                  mixins.UpdateModelMixin, viewsets.GenericViewSet):
-    """The only API base class for CRFs: reads scoped, writes through save_crf, never delete."""
+    """Case report form records: list, read, create and correct with a reason. Never deleted (no DELETE)."""
 
     model: type[Crf]
     filterset_class = CrfFilter
@@ -120,18 +119,15 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
                                        expected_version=serializer.validated_data.get("version"),
                                        complete=serializer.validated_data.get("complete", False))
 
-    def destroy(self, request, *args, **kwargs):
-        raise MethodNotAllowed("DELETE")  # CRFs are never deleted; they are corrected with a reason
-
     @extend_schema(responses=AuditEntrySerializer)
     @action(detail=True, methods=["get"])
-    def history(self, request: Request, pk=None) -> Response:
+    def history(self, request: Request, pk=None, **kwargs) -> Response:
         """The audit trail of this record: who, when (UTC), what changed from → to, and why."""
         return Response([e.as_dict() for e in history_entries(self.get_object())])
 
     @extend_schema(request=TransitionRequest, responses={200: OpenApiResponse(description="the form, moved")})
     @action(detail=True, methods=["post"])
-    def transition(self, request: Request, pk=None) -> Response:
+    def transition(self, request: Request, pk=None, **kwargs) -> Response:
         """Mark complete, source-verify, lock or unlock (each allowed to the roles in trial.access)."""
         crf = self.get_object()
         name = request.data.get("transition")

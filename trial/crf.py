@@ -45,7 +45,10 @@ class StaleEdit(Exception):
 class CrfQuerySet(SiteScopedQuerySet):
     """Reads are site-scoped; bulk writes are refused because they would leave no audit record."""
 
-    def update(self, **kwargs):  # bulk_update() goes through here too; Model.save() does not
+    def update(self, **kwargs):  # Model.save() does not come through here
+        raise AuditBypassError("CRFs change only through trial.crf.save_crf()")
+
+    def bulk_update(self, objs, fields, batch_size=None):
         raise AuditBypassError("CRFs change only through trial.crf.save_crf()")
 
     def delete(self):

@@ -1,0 +1,82 @@
+"""M5/M6: every route × another site's objects answers 404 or omits them; anonymous users are refused."""
+
+import pytest
+from django.urls import NoReverseMatch, reverse
+
+from tests.routes import study_routes
+
+pytestmark = pytest.mark.django_db
+
+ANONYMOUS_ALLOWED = {"login", "logout", "api-token"}
+
+
+def _url(route, foreign) -> str | None:
+    values = {"subject_id": foreign.patient.subject_id, "form": foreign.crf_slug(), "pk": foreign.pk,
+              "format": "json"}
+    try:
+        return reverse(route.name, kwargs={p: values[p] for p in route.params})
+    except (KeyError, NoReverseMatch):
+        return None
+
+
+def test_the_walk_finds_the_casebook_and_the_api():
+    names = {r.name for r in study_routes()}
+    assert {"patients:list", "patients:detail", "casebook:form", "crf-registration-detail",
+            "crf-registration-history", "patient-detail"} <= names
+
+
+def test_an_outsider_gets_404_on_every_route_that_names_another_sites_object(client, registration_a, outsider):
+    client.force_login(outsider)
+    checked = 0
+    for route in study_routes():
+        if not route.params or route.params == ("format",):
+            continue
+        url = _url(route, registration_a)
+        assert url is not None, f"cannot build {route.name} {route.pattern}"
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            assert response.status_code in (404, 405), f"{method.upper()} {url} ({route.name}) → {response.status_code}"
+            assert registration_a.initials.encode() not in response.content
+        checked += 1
+    assert checked >= 8
+
+
+def test_list_routes_show_nothing_of_another_site(client, registration_a, registration_b, outsider):
+    client.force_login(outsider)
+    foreign_id = registration_a.patient.subject_id.encode()
+    own_id = registration_b.patient.subject_id.encode()
+    seen_own = 0
+    for route in study_routes():
+        if route.params and route.params != ("format",):
+            continue
+        url = _url(route, registration_a)
+        response = client.get(url)
+        assert response.status_code < 500, url
+        assert foreign_id not in response.content, f"{url} shows {foreign_id!r}"
+        seen_own += own_id in response.content
+    assert seen_own >= 2  # the patient list page and the API patient list do show the user's own
+
+
+def test_anonymous_requests_are_refused_or_sent_to_login(client, registration_a):
+    for route in study_routes():
+        if route.name in ANONYMOUS_ALLOWED:
+            continue
+        url = _url(route, registration_a)
+        response = client.get(url)
+        if response.status_code in (301, 302):
+            assert "/accounts/login/" in response["Location"], f"{url} → {response['Location']}"
+        else:
+            assert response.status_code in (401, 403), f"{url} ({route.name}) → {response.status_code}"
+
+
+def test_a_user_without_membership_sees_no_study_data(client, make_user, registration_a):
+    client.force_login(make_user("nobody"))
+    assert client.get(reverse("patients:list")).status_code == 403
+    assert client.get(reverse("patient-list")).status_code == 403
+    assert client.get(reverse("patients:detail", args=[registration_a.patient.subject_id])).status_code == 404
+
+
+def test_the_admin_is_closed_to_study_staff(client, coordinator):
+    client.force_login(coordinator)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
