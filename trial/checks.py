@@ -6,10 +6,16 @@ from trial.access import SiteScopedQuerySet
 
 
 def check_crfs_are_site_scoped(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    from trial.crf import Crf, CrfQuerySet, crf_models
+    from trial.crf import crf_models
+
+    return check_models_are_site_scoped(crf_models())
+
+
+def check_models_are_site_scoped(crf_model_list) -> list[checks.CheckMessage]:
+    from trial.crf import Crf, CrfQuerySet
 
     errors = []
-    for model in crf_models():
+    for model in crf_model_list:
         manager_qs = model._default_manager.all()
         if not isinstance(manager_qs, SiteScopedQuerySet):
             errors.append(checks.Error(f"{model._meta.label}: default manager is not site-scoped.",

@@ -58,17 +58,19 @@ def test_invalid_registration_leaves_no_patient_and_no_used_number(register, coo
     ({"sex": "X"}, "sex", ["X"]),
 ])
 def test_bad_values_get_a_specific_message(register, coordinator, site_a, changes, field, words):
-    with translation.override("en"), pytest.raises(ValidationError) as error:
-        register(coordinator, site_a, **changes)
-    message = " ".join(error.value.message_dict[field])
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as error:
+            register(coordinator, site_a, **changes)
+        message = " ".join(error.value.message_dict[field])
     for word in words:
         assert word in message
 
 
 def test_messages_are_in_spanish_by_default(register, coordinator, site_a):
-    with translation.override("es-mx"), pytest.raises(ValidationError) as error:
-        register(coordinator, site_a, date_of_birth=date(2021, 1, 1))
-    assert "posterior a la fecha de registro" in " ".join(error.value.message_dict["date_of_birth"])
+    with translation.override("es-mx"):
+        with pytest.raises(ValidationError) as error:
+            register(coordinator, site_a, date_of_birth=date(2021, 1, 1))
+        assert "posterior a la fecha de registro" in " ".join(error.value.message_dict["date_of_birth"])
 
 
 def test_initials_are_normalised_to_capitals(register, coordinator, site_a):

@@ -1,0 +1,79 @@
+"""Rules modules stay pure; no code writes CRFs around the save path; CRF managers are scoped."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from django.core import checks
+from django.db import models
+from django.test.utils import isolate_apps
+
+from trial.checks import check_models_are_site_scoped
+from trial.crf import crf_models
+
+ROOT = Path(__file__).resolve().parents[2]
+APPS = ["trial", "sites", "patients", "treatment", "transplant"]
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+RULES = sorted(ROOT.glob("*/rules.py"))
+
+
+def test_there_are_rules_modules():
+    assert RULES
+
+
+@pytest.mark.parametrize("path", RULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_rules_import_no_django_and_no_project_code(path):
+    forbidden = _imports(path) & {"django", "rest_framework", "celery", *APPS}
+    assert not forbidden, f"{path.name} imports {forbidden}"
+
+
+def _source_files():
+    for app in APPS:
+        for path in (ROOT / app).rglob("*.py"):
+            if "migrations" not in path.parts:
+                yield path
+
+
+def test_no_queryset_bulk_writes_in_application_code():
+    pattern = re.compile(r"\.(update|bulk_update|bulk_create)\(\s*\*{0,2}[a-z_]*\s*=")
+    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in _source_files()
+                 for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if pattern.search(line) and "update_fields" not in line]
+    assert offenders == []
+
+
+def test_trial_imports_no_domain_app():
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "trial").rglob("*.py")
+                 if "migrations" not in p.parts and _imports(p) & {"patients", "treatment", "transplant"}]
+    assert offenders == []
+
+
+def test_every_crf_passes_the_scoping_check():
+    assert crf_models()
+    assert check_models_are_site_scoped(crf_models()) == []
+
+
+@isolate_apps("patients")
+def test_the_check_catches_a_form_with_a_plain_manager_and_no_history():
+    class Unscoped(models.Model):
+        objects = models.Manager()
+
+        class Meta:
+            app_label = "patients"
+
+    errors = check_models_are_site_scoped([Unscoped])
+    assert [e.id for e in errors] == ["trial.E001", "trial.E003"]
+    assert all(isinstance(e, checks.Error) for e in errors)

@@ -1,0 +1,131 @@
+"""The casebook pages: patient list, registration, patient page, the generic form page."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from patients.models import Patient, Registration
+from trial.crf import change_status, save_crf
+
+pytestmark = pytest.mark.django_db
+
+
+def _form_url(crf) -> str:
+    return reverse("casebook:form", args=[crf.patient.subject_id, "registration", crf.pk])
+
+
+def _post_data(crf, **changes) -> dict:
+    data = {"initials": crf.initials, "sex": crf.sex, "date_of_birth": crf.date_of_birth.isoformat(),
+            "registration_date": crf.registration_date.isoformat(), "version": crf.version}
+    return {**data, **changes}
+
+
+def test_registering_in_the_browser_form_shows_the_new_subject_id(client, coordinator, site_a):
+    client.force_login(coordinator)
+    response = client.post(reverse("patients:register"), {
+        "site": site_a.pk, "initials": "mga", "sex": "F", "date_of_birth": "2013-04-05",
+        "registration_date": "2021-01-10", "save_complete": "1"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("patients:detail", args=["MX01-001"])
+    assert "MX01-001" in response.content.decode()
+    assert Registration.objects.get().status == "complete"
+
+
+def test_an_invalid_registration_shows_the_message_next_to_the_field(client, coordinator, site_a):
+    client.force_login(coordinator)
+    response = client.post(reverse("patients:register"), {
+        "site": site_a.pk, "initials": "MGA", "sex": "F", "date_of_birth": "2022-04-05",
+        "registration_date": "2021-01-10"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert response.context["form"].errors["date_of_birth"] == [
+        "The date of birth 2022-04-05 is after the registration date 2021-01-10."]
+    assert 'id="id_date_of_birth-error"' in response.content.decode()
+    assert Patient.objects.count() == 0
+
+
+def test_the_patient_page_lists_the_forms_with_their_status(client, registration_a, coordinator):
+    client.force_login(coordinator)
+    response = client.get(reverse("patients:detail", args=[registration_a.patient.subject_id]))
+    assert response.status_code == 200
+    sections = response.context["sections"]
+    assert sections[0].model is Registration and sections[0].records == [registration_a]
+    assert _form_url(registration_a) in response.content.decode()
+
+
+def test_the_form_page_shows_fields_derived_values_and_the_audit_trail(client, registration_a, coordinator):
+    client.force_login(coordinator)
+    response = client.get(_form_url(registration_a), HTTP_ACCEPT_LANGUAGE="en")
+    body = response.content.decode()
+    assert 'name="initials"' in body and 'value="ABC"' in body
+    assert 'data-derived="age_group"' in body and "1–10 years" in body
+    assert "coord.a" in body and len(response.context["history"]) == 1
+
+
+def test_a_draft_is_corrected_without_reason(client, registration_a, coordinator):
+    client.force_login(coordinator)
+    response = client.post(_form_url(registration_a), _post_data(registration_a, initials="XYZ"))
+    assert response.status_code == 302
+    assert Registration.objects.get(pk=registration_a.pk).initials == "XYZ"
+
+
+def test_a_completed_form_asks_for_the_reason_then_records_it(client, register, coordinator, site_a):
+    crf = register(coordinator, site_a, complete=True)
+    client.force_login(coordinator)
+    refused = client.post(_form_url(crf), _post_data(crf, initials="XYZ"))
+    assert refused.status_code == 200 and "reason" in refused.context["form"].errors
+    assert Registration.objects.get(pk=crf.pk).initials == "ABC"
+    client.post(_form_url(crf), _post_data(crf, initials="XYZ", reason="Source: admission note"))
+    stored = Registration.objects.get(pk=crf.pk)
+    assert (stored.initials, stored.history.latest("history_id").history_change_reason) == (
+        "XYZ", "Source: admission note")
+
+
+def test_a_stale_page_does_not_overwrite_and_shows_both_versions(client, registration_a, coordinator, investigator):
+    save_crf(registration_a, user=investigator, data={"initials": "INV"})
+    client.force_login(coordinator)
+    response = client.post(_form_url(registration_a), _post_data(registration_a, initials="OLD", version=1))
+    assert response.status_code == 200
+    assert response.context["stale"]["current"].initials == "INV"
+    assert "OLD" in [value for _label, value in response.context["stale"]["mine"]]
+    assert Registration.objects.get(pk=registration_a.pk).initials == "INV"
+
+
+def test_a_locked_form_is_read_only_on_the_page(client, register, coordinator, data_manager, site_a):
+    crf = register(coordinator, site_a, complete=True)
+    change_status(crf, user=data_manager, transition="lock")
+    client.force_login(coordinator)
+    page = client.get(_form_url(crf))
+    assert page.context["can_edit"] is False and all(f.disabled for f in page.context["form"].fields.values())
+    assert client.post(_form_url(crf), _post_data(crf, initials="XYZ", reason="x")).status_code == 403
+    assert Registration.objects.get(pk=crf.pk).initials == "ABC"
+
+
+def test_status_buttons_follow_the_role(client, register, coordinator, monitor, site_a):
+    crf = register(coordinator, site_a, complete=True)
+    client.force_login(coordinator)
+    assert [t.name for t in client.get(_form_url(crf)).context["transitions"]] == []
+    client.force_login(monitor)
+    assert [t.name for t in client.get(_form_url(crf)).context["transitions"]] == ["verify"]
+    url = reverse("casebook:form-status", args=[crf.patient.subject_id, "registration", crf.pk])
+    client.post(url, {"transition": "verify", "version": crf.version})
+    assert Registration.objects.get(pk=crf.pk).status == "verified"
+
+
+def _count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("url_name", ["patients:list", "patient-list", "crf-registration-list"])
+def test_list_pages_run_a_constant_number_of_queries(client, register, coordinator, site_a, url_name,
+                                                      django_assert_max_num_queries):
+    client.force_login(coordinator)
+    register(coordinator, site_a)
+    url = reverse(url_name)
+    few = _count_queries(client, url)
+    for _ in range(12):
+        register(coordinator, site_a)
+    assert _count_queries(client, url) == few
+    with django_assert_max_num_queries(12):
+        client.get(url)
