@@ -178,7 +178,9 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
     for name, value in data.items():
         setattr(target, name, value)
     target.derive()
-    target.full_clean(exclude=["site", "created_by", "updated_by"])
+    # The patient was read under lock above and never changes, so its existence and the one-form-per-
+    # patient rule are already settled: skip Django re-checking them with two more queries.
+    target.full_clean(exclude=["site", "patient", "created_by", "updated_by"])
     target.updated_by = user
     target._history_user = user
     target._change_reason = reason.strip() or None

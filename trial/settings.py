@@ -218,7 +218,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-STUDY_NAME = env_str("STUDY_NAME", "Blinatumomab → HSCT, pediatric R/R CD19+ pre-B ALL (Mexico)")
+STUDY_NAME = env_str("STUDY_NAME", "BLINA-HSCT-MX")
 
 LOGGING = {
     "version": 1,
