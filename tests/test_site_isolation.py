@@ -7,7 +7,7 @@ from tests.routes import study_routes
 
 pytestmark = pytest.mark.django_db
 
-ANONYMOUS_ALLOWED = {"login", "logout", "api-token"}
+ANONYMOUS_ALLOWED = {"login", "logout", "api-token", "healthz"}
 
 
 def _url(route, foreign) -> str | None:

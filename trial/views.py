@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -133,3 +134,10 @@ def crf_transition(request: HttpRequest, subject_id: str, form: str, pk: int) ->
     else:
         messages.success(request, _("Status is now: %(status)s.") % {"status": crf.get_status_display()})
     return redirect(crf_url(crf))
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness for the container health check: the process answers and the database is reachable."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")
