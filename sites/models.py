@@ -69,7 +69,7 @@ class Membership(models.Model):
             models.UniqueConstraint(fields=["user", "role"], condition=Q(site__isnull=True),
                                     name="membership_unique_studywide_role"),
             models.CheckConstraint(
-                condition=~Q(role__in=[r.value for r in SITE_BOUND_ROLES]) | Q(site__isnull=False),
+                condition=~Q(role__in=sorted(r.value for r in SITE_BOUND_ROLES)) | Q(site__isnull=False),
                 name="membership_site_bound_roles_have_site",
             ),
         ]
