@@ -54,7 +54,7 @@ def crf_new(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
         except ValidationError as error:
             attach_errors(crf_form, error)
         else:
-            messages.success(request, _("%(form)s saved (version %(v)s).") % {
+            messages.success(request, _("Saved: %(form)s, version %(v)s.") % {
                 "form": model._meta.verbose_name.capitalize(), "v": crf.version})
             return redirect(crf_url(crf))
     return render(request, "trial/crf_form.html", {
@@ -94,7 +94,7 @@ def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> Htt
             except ValidationError as error:
                 attach_errors(crf_form, error)
             else:
-                messages.success(request, _("%(form)s saved (version %(v)s).") % {
+                messages.success(request, _("Saved: %(form)s, version %(v)s.") % {
                     "form": model._meta.verbose_name.capitalize(), "v": crf.version})
                 return redirect(crf_url(crf))
     else:
