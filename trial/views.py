@@ -39,6 +39,13 @@ def crf_url(crf: Crf) -> str:
     return reverse("casebook:form", args=[crf.patient.subject_id, crf.crf_slug(), crf.pk])
 
 
+def _saved(request: HttpRequest, crf: Crf) -> HttpResponse:
+    """After a successful save: say so, and show the form (post/redirect/get)."""
+    messages.success(request, _("Saved: %(form)s, version %(v)s.") % {
+        "form": crf._meta.verbose_name.capitalize(), "v": crf.version})
+    return redirect(crf_url(crf))
+
+
 @login_required
 def crf_new(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
     patient = visible_patient_or_404(request.user, subject_id)
@@ -54,9 +61,7 @@ def crf_new(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
         except ValidationError as error:
             attach_errors(crf_form, error)
         else:
-            messages.success(request, _("Saved: %(form)s, version %(v)s.") % {
-                "form": model._meta.verbose_name.capitalize(), "v": crf.version})
-            return redirect(crf_url(crf))
+            return _saved(request, crf)
     return render(request, "trial/crf_form.html", {
         "patient": patient, "model": model, "form": crf_form, "crf": None, "can_edit": True,
         "verbose_name": model._meta.verbose_name,
@@ -94,9 +99,7 @@ def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> Htt
             except ValidationError as error:
                 attach_errors(crf_form, error)
             else:
-                messages.success(request, _("Saved: %(form)s, version %(v)s.") % {
-                    "form": model._meta.verbose_name.capitalize(), "v": crf.version})
-                return redirect(crf_url(crf))
+                return _saved(request, crf)
     else:
         crf_form = form_class(instance=crf)
     if not can_edit:
