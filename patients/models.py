@@ -20,8 +20,24 @@ class PatientQuerySet(SiteScopedQuerySet):
     def update(self, **kwargs):
         raise AuditBypassError("Patients are created by patients.services.register_patient() and never changed")
 
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AuditBypassError("Patients are never changed")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        raise AuditBypassError("Patients are created by patients.services.register_patient()")
+
     def delete(self):
         raise AuditBypassError("Patients are never deleted")
+
+
+class SubjectNumber(models.Model):
+    """The last subject number handed out at a site. Only ever grows, so an ID is never reused."""
+
+    site = models.OneToOneField("sites.Site", on_delete=models.PROTECT, primary_key=True, related_name="+")
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.site_id}: {self.last_number}"
 
 
 class Patient(models.Model):
@@ -44,6 +60,9 @@ class Patient(models.Model):
 
     def __str__(self) -> str:
         return self.subject_id
+
+    def delete(self, *args, **kwargs):
+        raise AuditBypassError("Patients are never deleted")
 
 
 class Sex(models.TextChoices):
@@ -85,10 +104,9 @@ class Registration(Crf):
         verbose_name = _("registration")
         verbose_name_plural = _("registrations")
 
-    def clean_fields(self, exclude=None) -> None:
+    def normalize(self) -> None:
         if self.initials:
             self.initials = self.initials.strip().upper()
-        super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:
         errors = {}

@@ -1,12 +1,13 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from sites.models import Membership, Site
 
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "city", "is_active", "last_subject_number"]
-    readonly_fields = ["last_subject_number"]
+    list_display = ["code", "name", "city", "is_active"]
 
 
 @admin.register(Membership)
@@ -14,3 +15,14 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "site", "role", "is_active"]
     list_filter = ["role", "site", "is_active"]
     autocomplete_fields = ["user"]
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class PersonAdmin(UserAdmin):
+    """People are deactivated (clear "active"), never deleted: the audit trail names them."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -19,8 +19,8 @@ class Site(models.Model):
     name = models.CharField(_("hospital"), max_length=200)
     city = models.CharField(_("city"), max_length=100)
     is_active = models.BooleanField(_("active"), default=True)
-    # Last subject number handed out at this site; only ever grows, so a subject ID is never reused.
-    last_subject_number = models.PositiveIntegerField(default=0, editable=False)
+
+    history = HistoricalRecords()  # renames and deactivations are audited too
 
     class Meta:
         ordering = ["code"]

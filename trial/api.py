@@ -83,11 +83,13 @@ class CrfFilter(filters.FilterSet):
     status = filters.CharFilter(field_name="status")
 
 
-TransitionRequest = inline_serializer("TransitionRequest", {
-    "transition": serializers.ChoiceField(choices=list(TRANSITIONS)),
-    "version": serializers.IntegerField(min_value=1),
-    "reason": serializers.CharField(required=False, allow_blank=True),
-})
+class TransitionRequest(serializers.Serializer):
+    transition = serializers.ChoiceField(choices=list(TRANSITIONS))
+    version = serializers.IntegerField(min_value=1, help_text="The version you looked at.")
+    reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="Required to unlock.")
+
+
 AuditEntrySerializer = inline_serializer("AuditEntry", {
     "version": serializers.IntegerField(allow_null=True), "when": serializers.DateTimeField(),
     "user": serializers.CharField(), "kind": serializers.CharField(), "status": serializers.CharField(),
@@ -130,15 +132,10 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
     def transition(self, request: Request, pk=None, **kwargs) -> Response:
         """Mark complete, source-verify, lock or unlock (each allowed to the roles in trial.access)."""
         crf = self.get_object()
-        name = request.data.get("transition")
-        if name not in TRANSITIONS:
-            return Response({"transition": [_("Choose one of: %s.") % ", ".join(TRANSITIONS)]},
-                            status=status.HTTP_400_BAD_REQUEST)
-        version = request.data.get("version")
-        if not isinstance(version, int):
-            return Response({"version": [_("Send the version you edited.")]}, status=status.HTTP_400_BAD_REQUEST)
-        change_status(crf, user=request.user, transition=name, reason=str(request.data.get("reason", "")),
-                      expected_version=version)
+        step = TransitionRequest(data=request.data)
+        step.is_valid(raise_exception=True)
+        change_status(crf, user=request.user, transition=step.validated_data["transition"],
+                      reason=step.validated_data["reason"], expected_version=step.validated_data["version"])
         return Response(self.get_serializer(crf).data)
 
 

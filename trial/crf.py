@@ -95,6 +95,12 @@ class Crf(models.Model):
     def derive(self) -> None:
         """Recompute derived fields from inputs by calling the app's pure rules. Override per CRF."""
 
+    def normalize(self) -> None:
+        """Put typed values in canonical form (e.g. capitals) before they are compared and validated."""
+
+    def delete(self, *args, **kwargs):
+        raise AuditBypassError("CRFs are never deleted; they are corrected with a reason")
+
     @classmethod
     def crf_slug(cls) -> str:
         return cls._meta.model_name
@@ -151,7 +157,7 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
         target.version = 1
         target.created_by = user
         target.status = CrfStatus.COMPLETE if complete else CrfStatus.DRAFT
-        changed = True
+        _apply(target, data)
     else:
         # Work on the locked, current row: the caller's copy may be stale in fields it did not touch.
         target = model.objects.select_for_update().get(pk=crf.pk)
@@ -161,13 +167,15 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
         if expected_version is not None and expected_version != target.version:
             raise StaleEdit(target)
         before = {name: getattr(target, name) for name in model.entry_fields()}
-        changed = any(before[name] != value for name, value in data.items())
+        _apply(target, data)  # normalised before comparing: "abc" for "ABC" is no change
+        changed = any(getattr(target, name) != value for name, value in before.items())
         new_status = target.status
         if target.status in (CrfStatus.VERIFIED, CrfStatus.SIGNED) and changed:
             new_status = CrfStatus.COMPLETE  # an edit voids source verification and signature
         if complete and target.status == CrfStatus.DRAFT:
             new_status = CrfStatus.COMPLETE
         if not changed and new_status == target.status:
+            target.refresh_from_db()
             _copy_into(crf, target)
             return crf  # nothing to record
         if target.status != CrfStatus.DRAFT:
@@ -175,8 +183,6 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
         target.status = new_status
         target.version += 1
 
-    for name, value in data.items():
-        setattr(target, name, value)
     target.derive()
     # The patient was read under lock above and never changes, so its existence and the one-form-per-
     # patient rule are already settled: skip Django re-checking them with two more queries.
@@ -188,6 +194,12 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
     if target is not crf:
         _copy_into(crf, target)
     return crf
+
+
+def _apply(target: Crf, data: Mapping[str, object]) -> None:
+    for name, value in data.items():
+        setattr(target, name, value)
+    target.normalize()
 
 
 def _copy_into(crf: Crf, source: Crf) -> None:
@@ -254,6 +266,7 @@ def change_status(crf: Crf, *, user, transition: str, reason: str = "",
 
 
 def _status_before_lock(crf: Crf) -> str:
-    previous = (crf.history.exclude(status=CrfStatus.LOCKED).order_by("-history_date", "-history_id")
+    # history_id, not history_date: the id sequence is one clock for every web container.
+    previous = (crf.history.exclude(status=CrfStatus.LOCKED).order_by("-history_id")
                 .values_list("status", flat=True).first())
     return previous or CrfStatus.COMPLETE

@@ -8,10 +8,14 @@ from trial.crf import Crf, CrfStatus
 
 
 def _widget_for(field: models.Field, **kwargs) -> forms.Field | None:
+    # Dates only as ISO (what the browser's date picker sends): "03/05/2012" would mean 3 May in
+    # Spanish and 5 March in English, so it is refused rather than guessed.
     if isinstance(field, models.DateTimeField):
-        kwargs["widget"] = forms.DateTimeInput(attrs={"type": "datetime-local"})
+        kwargs["widget"] = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        kwargs["input_formats"] = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
     elif isinstance(field, models.DateField):
         kwargs["widget"] = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        kwargs["input_formats"] = ["%Y-%m-%d"]
     return field.formfield(**kwargs)
 
 
@@ -25,15 +29,27 @@ class CrfForm(forms.ModelForm):
         help_text=_("Required: this form has left draft, so every change is explained in the audit trail."),
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, editable: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.needs_reason = self.instance.pk is not None and self.instance.status != CrfStatus.DRAFT
+        self.needs_reason = editable and self.instance.pk is not None and self.instance.status != CrfStatus.DRAFT
         if not self.needs_reason:
             del self.fields["reason"]
-        else:
-            self.fields["reason"].required = True
         if self.instance.pk is not None:
+            # The version the user opened: without it a stale page could overwrite a newer save.
+            self.fields["version"].required = True
             self.fields["version"].initial = self.instance.version
+        if not editable:
+            for field in self.fields.values():
+                field.disabled = True
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.needs_reason and self.has_changed() and not cleaned.get("reason", "").strip():
+            self.add_error("reason", _("Give the reason for changing a form that has left draft."))
+        return cleaned
+
+    def has_changed(self) -> bool:
+        return any(name not in ("version", "reason") for name in self.changed_data)
 
     def _post_clean(self) -> None:
         # Model validation runs in the save path (trial.crf.save_crf), where it sees derived values.

@@ -81,6 +81,9 @@ def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> Htt
         if not can_edit:
             raise PermissionDenied
         crf_form = form_class(request.POST, instance=crf)
+        if crf_form.is_valid() and not crf_form.has_changed() and "save_complete" not in request.POST:
+            messages.info(request, _("Nothing was changed, so nothing was saved."))
+            return redirect(crf_url(crf))
         if crf_form.is_valid():
             try:
                 crf = save_crf(crf, user=request.user, data=crf_form.crf_data(),
@@ -92,7 +95,7 @@ def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> Htt
                                   for name in model.entry_fields()],
                          "current": conflict.current}
                 crf = conflict.current
-                crf_form = form_class(instance=crf)
+                crf_form = form_class(instance=crf, editable=can_edit)
             except CrfLocked:
                 messages.error(request, _("This form was locked meanwhile; your change was not saved."))
                 return redirect(crf_url(crf))
@@ -101,10 +104,7 @@ def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> Htt
             else:
                 return _saved(request, crf)
     else:
-        crf_form = form_class(instance=crf)
-    if not can_edit:
-        for field in crf_form.fields.values():
-            field.disabled = True
+        crf_form = form_class(instance=crf, editable=can_edit)
     return render(request, "trial/crf_form.html", {
         "patient": patient, "model": model, "form": crf_form, "crf": crf, "can_edit": can_edit,
         "verbose_name": model._meta.verbose_name, "stale": stale,
@@ -126,7 +126,8 @@ def crf_transition(request: HttpRequest, subject_id: str, form: str, pk: int) ->
     try:
         version = int(request.POST.get("version", ""))
     except ValueError:
-        version = None
+        messages.error(request, _("The page did not say which version you looked at; reload it and try again."))
+        return redirect(crf_url(crf))
     try:
         change_status(crf, user=request.user, transition=name, reason=request.POST.get("reason", ""),
                       expected_version=version)
