@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.apps import apps
 from django.db import connection, models
+from django.utils.translation import gettext
 
 # Engine bookkeeping that changes on every save and would only add noise to a change list.
 _NOT_SHOWN = {"updated_at", "updated_by", "version", "created_at", "created_by", "site", "patient"}
@@ -56,6 +57,15 @@ def _display(model: type[models.Model], name: str, value: object) -> str:
     return str(value)
 
 
+def _reason(stored: str | None) -> str:
+    """Reasons the system writes for status changes are stored in English and shown translated."""
+    from trial.crf import SYSTEM_REASONS
+
+    if stored in SYSTEM_REASONS:
+        return gettext(stored)
+    return stored or ""
+
+
 def history_entries(obj: models.Model) -> list[AuditEntry]:
     """The audit trail of one record, oldest first; one query whatever its length."""
     model = type(obj)
@@ -68,7 +78,7 @@ def history_entries(obj: models.Model) -> list[AuditEntry]:
             version=getattr(record, "version", None), when=record.history_date,
             user=record.history_user.get_username() if record.history_user else "system",
             kind=record.history_type, status=_display(model, "status", getattr(record, "status", "")),
-            reason=record.history_change_reason or "",
+            reason=_reason(record.history_change_reason),
         )
         for name in shown:
             attname = model._meta.get_field(name).attname

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from simple_history.models import HistoricalRecords
 
 from trial import access
@@ -215,18 +216,20 @@ class Transition:
     target: str | None  # None = back to the status the form had before it was locked
     action: str
     needs_reason: bool
-    default_reason: str
+    default_reason: str  # stored in English, shown translated (trial.audit.history_entries)
 
+
+SYSTEM_REASONS = frozenset({"Marked complete", "Source data verified", "Locked"})
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
     for t in [
         Transition("complete", _("Mark complete"), frozenset({CrfStatus.DRAFT}), CrfStatus.COMPLETE,
-                   Action.ENTER_DATA, False, "Marked complete"),
+                   Action.ENTER_DATA, False, gettext_noop("Marked complete")),
         Transition("verify", _("Source-verify"), frozenset({CrfStatus.COMPLETE}), CrfStatus.VERIFIED,
-                   Action.VERIFY, False, "Source data verified"),
+                   Action.VERIFY, False, gettext_noop("Source data verified")),
         Transition("lock", _("Lock"), frozenset({CrfStatus.COMPLETE, CrfStatus.VERIFIED, CrfStatus.SIGNED}),
-                   CrfStatus.LOCKED, Action.LOCK, False, "Locked"),
+                   CrfStatus.LOCKED, Action.LOCK, False, gettext_noop("Locked")),
         Transition("unlock", _("Unlock"), frozenset({CrfStatus.LOCKED}), None, Action.LOCK, True, ""),
     ]
 }
