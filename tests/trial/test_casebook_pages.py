@@ -6,19 +6,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from patients.models import Patient, Registration
+from tests.forms import form_post, form_url
 from trial.crf import change_status, save_crf
 
 pytestmark = pytest.mark.django_db
-
-
-def _form_url(crf) -> str:
-    return reverse("casebook:form", args=[crf.patient.subject_id, "registration", crf.pk])
-
-
-def _post_data(crf, **changes) -> dict:
-    data = {"initials": crf.initials, "sex": crf.sex, "date_of_birth": crf.date_of_birth.isoformat(),
-            "registration_date": crf.registration_date.isoformat(), "version": crf.version}
-    return {**data, **changes}
 
 
 def test_registering_in_the_browser_form_shows_the_new_subject_id(client, coordinator, site_a):
@@ -49,12 +40,12 @@ def test_the_patient_page_lists_the_forms_with_their_status(client, registration
     assert response.status_code == 200
     sections = response.context["sections"]
     assert sections[0].model is Registration and sections[0].records == [registration_a]
-    assert _form_url(registration_a) in response.content.decode()
+    assert form_url(registration_a) in response.content.decode()
 
 
 def test_the_form_page_shows_fields_derived_values_and_the_audit_trail(client, registration_a, coordinator):
     client.force_login(coordinator)
-    response = client.get(_form_url(registration_a), HTTP_ACCEPT_LANGUAGE="en")
+    response = client.get(form_url(registration_a), HTTP_ACCEPT_LANGUAGE="en")
     body = response.content.decode()
     assert 'name="initials"' in body and 'value="ABC"' in body
     assert 'data-derived="age_group"' in body and "1–10 years" in body
@@ -63,7 +54,7 @@ def test_the_form_page_shows_fields_derived_values_and_the_audit_trail(client, r
 
 def test_a_draft_is_corrected_without_reason(client, registration_a, coordinator):
     client.force_login(coordinator)
-    response = client.post(_form_url(registration_a), _post_data(registration_a, initials="XYZ"))
+    response = client.post(form_url(registration_a), form_post(registration_a, initials="XYZ"))
     assert response.status_code == 302
     assert Registration.objects.get(pk=registration_a.pk).initials == "XYZ"
 
@@ -71,10 +62,10 @@ def test_a_draft_is_corrected_without_reason(client, registration_a, coordinator
 def test_a_completed_form_asks_for_the_reason_then_records_it(client, register, coordinator, site_a):
     crf = register(coordinator, site_a, complete=True)
     client.force_login(coordinator)
-    refused = client.post(_form_url(crf), _post_data(crf, initials="XYZ"))
+    refused = client.post(form_url(crf), form_post(crf, initials="XYZ"))
     assert refused.status_code == 200 and "reason" in refused.context["form"].errors
     assert Registration.objects.get(pk=crf.pk).initials == "ABC"
-    client.post(_form_url(crf), _post_data(crf, initials="XYZ", reason="Source: admission note"))
+    client.post(form_url(crf), form_post(crf, initials="XYZ", reason="Source: admission note"))
     stored = Registration.objects.get(pk=crf.pk)
     assert (stored.initials, stored.history.latest("history_id").history_change_reason) == (
         "XYZ", "Source: admission note")
@@ -83,7 +74,7 @@ def test_a_completed_form_asks_for_the_reason_then_records_it(client, register, 
 def test_a_stale_page_does_not_overwrite_and_shows_both_versions(client, registration_a, coordinator, investigator):
     save_crf(registration_a, user=investigator, data={"initials": "INV"})
     client.force_login(coordinator)
-    response = client.post(_form_url(registration_a), _post_data(registration_a, initials="OLD", version=1))
+    response = client.post(form_url(registration_a), form_post(registration_a, initials="OLD", version=1))
     assert response.status_code == 200
     assert response.context["stale"]["current"].initials == "INV"
     assert "OLD" in [value for _label, value in response.context["stale"]["mine"]]
@@ -94,18 +85,18 @@ def test_a_locked_form_is_read_only_on_the_page(client, register, coordinator, d
     crf = register(coordinator, site_a, complete=True)
     change_status(crf, user=data_manager, transition="lock")
     client.force_login(coordinator)
-    page = client.get(_form_url(crf))
+    page = client.get(form_url(crf))
     assert page.context["can_edit"] is False and all(f.disabled for f in page.context["form"].fields.values())
-    assert client.post(_form_url(crf), _post_data(crf, initials="XYZ", reason="x")).status_code == 403
+    assert client.post(form_url(crf), form_post(crf, initials="XYZ", reason="x")).status_code == 403
     assert Registration.objects.get(pk=crf.pk).initials == "ABC"
 
 
 def test_status_buttons_follow_the_role(client, register, coordinator, monitor, site_a):
     crf = register(coordinator, site_a, complete=True)
     client.force_login(coordinator)
-    assert [t.name for t in client.get(_form_url(crf)).context["transitions"]] == []
+    assert [t.name for t in client.get(form_url(crf)).context["transitions"]] == []
     client.force_login(monitor)
-    assert [t.name for t in client.get(_form_url(crf)).context["transitions"]] == ["verify"]
+    assert [t.name for t in client.get(form_url(crf)).context["transitions"]] == ["verify"]
     url = reverse("casebook:form-status", args=[crf.patient.subject_id, "registration", crf.pk])
     client.post(url, {"transition": "verify", "version": crf.version})
     assert Registration.objects.get(pk=crf.pk).status == "verified"

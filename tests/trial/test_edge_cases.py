@@ -6,25 +6,16 @@ from django.urls import reverse
 
 from patients.models import Registration
 from sites.apps import UserDeletionRefused
+from tests.forms import form_post, form_url
 from trial.crf import AuditBypassError, CrfStatus, change_status, save_crf
 
 pytestmark = pytest.mark.django_db
 
 
-def _form_url(crf) -> str:
-    return reverse("casebook:form", args=[crf.patient.subject_id, "registration", crf.pk])
-
-
-def _post(crf, **changes) -> dict:
-    data = {"initials": crf.initials, "sex": crf.sex, "date_of_birth": crf.date_of_birth.isoformat(),
-            "registration_date": crf.registration_date.isoformat(), "version": crf.version}
-    return {k: v for k, v in {**data, **changes}.items() if v is not None}
-
-
 def test_a_page_posted_without_its_version_is_refused(client, registration_a, coordinator, investigator):
     save_crf(registration_a, user=investigator, data={"initials": "INV"})
     client.force_login(coordinator)
-    response = client.post(_form_url(registration_a), _post(registration_a, initials="OLD", version=None))
+    response = client.post(form_url(registration_a), form_post(registration_a, initials="OLD", version=None))
     assert response.status_code == 200 and "version" in response.context["form"].errors
     assert Registration.objects.get(pk=registration_a.pk).initials == "INV"
 
@@ -75,14 +66,14 @@ def test_retyping_the_same_value_in_other_case_changes_nothing(register, coordin
 def test_saving_an_unchanged_form_says_so_and_writes_nothing(client, register, coordinator, site_a):
     crf = register(coordinator, site_a, complete=True)
     client.force_login(coordinator)
-    response = client.post(_form_url(crf), _post(crf), follow=True)
+    response = client.post(form_url(crf), form_post(crf), follow=True)
     assert Registration.objects.get(pk=crf.pk).version == 1
     assert [m.level_tag for m in response.context["messages"]] == ["info"]
 
 
 def test_ambiguous_dates_are_refused_not_guessed(client, registration_a, coordinator):
     client.force_login(coordinator)
-    response = client.post(_form_url(registration_a), _post(registration_a, date_of_birth="03/05/2012"))
+    response = client.post(form_url(registration_a), form_post(registration_a, date_of_birth="03/05/2012"))
     assert "date_of_birth" in response.context["form"].errors
     assert Registration.objects.get(pk=registration_a.pk).version == 1
 
@@ -90,7 +81,7 @@ def test_ambiguous_dates_are_refused_not_guessed(client, registration_a, coordin
 def test_read_only_viewers_are_not_asked_for_a_reason(client, register, coordinator, monitor, site_a):
     crf = register(coordinator, site_a, complete=True)
     client.force_login(monitor)
-    assert "reason" not in client.get(_form_url(crf)).context["form"].fields
+    assert "reason" not in client.get(form_url(crf)).context["form"].fields
 
 
 def test_people_named_in_the_audit_trail_cannot_be_deleted(register, coordinator, monitor, site_a):
