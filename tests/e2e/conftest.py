@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from tests.conftest import CHROMIUM
 
@@ -31,3 +32,6 @@ def browser_page():
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "last-browser-test.png"), full_page=True)
             browser.close()
+            # ORM calls made while Playwright's loop runs may have opened a connection of their own
+            # (asgiref's per-context locals); close it so the test database can be dropped.
+            connections.close_all()
