@@ -80,3 +80,20 @@ def test_the_admin_is_closed_to_study_staff(client, coordinator):
     client.force_login(coordinator)
     response = client.get(reverse("admin:index"))
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_a_withdrawn_membership_or_closed_site_ends_access(client, registration_a, coordinator, site_a):
+    from sites.models import Membership
+
+    client.force_login(coordinator)
+    url = reverse("patients:detail", args=[registration_a.patient.subject_id])
+    assert client.get(url).status_code == 200
+    site_a.is_active = False
+    site_a.save()
+    assert client.get(url).status_code == 404
+    site_a.is_active = True
+    site_a.save()
+    membership = Membership.objects.get(user=coordinator)
+    membership.is_active = False
+    membership.save()
+    assert client.get(url).status_code == 404
