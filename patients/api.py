@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from rest_framework import serializers, viewsets
+from rest_framework.response import Response
 
 from patients.models import Patient, Registration
 from patients.services import register_patient
@@ -10,6 +11,7 @@ from sites.models import Site
 from trial import access
 from trial.access import Action
 from trial.api import CrfSerializer, CrfViewSet, register_route, register_viewset, serializer_for
+from trial.patients import log_access
 
 
 class PatientSerializer(serializers.ModelSerializer):
@@ -43,6 +45,11 @@ class PatientViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return (Patient.objects.visible_to(self.request.user)
                 .select_related("site", "registration").order_by("subject_id"))
+
+    def retrieve(self, request, *args, **kwargs):
+        patient = self.get_object()
+        log_access(request.user, patient, request.path)
+        return Response(self.get_serializer(patient).data)
 
 
 class RegistrationSiteField(serializers.SlugRelatedField):

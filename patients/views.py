@@ -59,7 +59,7 @@ def patient_register(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def patient_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
-    patient = visible_patient_or_404(request.user, subject_id)
+    patient = visible_patient_or_404(request.user, subject_id, path=request.path)
     registration = getattr(patient, "registration", None)
     return render(request, "patients/patient_detail.html", {
         "patient": patient, "registration": registration,

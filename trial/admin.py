@@ -4,7 +4,7 @@ through the casebook and the API, which keep the audit trail and the version).""
 from django.contrib import admin
 
 from trial.crf import crf_models
-from trial.models import AuditTrailCheck
+from trial.models import AuditTrailCheck, CasebookAccess
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,6 +21,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(AuditTrailCheck)
 class AuditTrailCheckAdmin(ReadOnlyAdmin):
     list_display = ["started_at", "finished_at", "rows_checked", "passed"]
+
+
+@admin.register(CasebookAccess)
+class CasebookAccessAdmin(ReadOnlyAdmin):
+    list_display = ["at", "user", "patient", "path"]
+    list_filter = ["user"]
+    search_fields = ["patient__subject_id", "user__username"]
 
 
 for _model in crf_models():

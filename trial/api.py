@@ -18,7 +18,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from trial import access
 from trial.audit import history_entries
 from trial.crf import TRANSITIONS, Crf, CrfLocked, CrfQuerySet, StaleEdit, change_status, crf_models, save_crf
-from trial.patients import patient_model
+from trial.patients import log_access, patient_model
 
 
 class VisiblePatientField(serializers.SlugRelatedField):
@@ -108,6 +108,11 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
     def get_queryset(self) -> CrfQuerySet:
         return (self.model.objects.visible_to(self.request.user)
                 .select_related("patient", "site").order_by("pk"))
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        crf = self.get_object()
+        log_access(request.user, crf.patient, request.path)
+        return Response(self.get_serializer(crf).data)
 
     def perform_create(self, serializer: CrfSerializer) -> None:
         patient = serializer.validated_data["patient"]

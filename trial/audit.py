@@ -46,6 +46,11 @@ def history_models() -> list[type[models.Model]]:
     return [m for m in apps.get_models() if hasattr(m, "instance_type") and hasattr(m, "history_id")]
 
 
+def append_only_models() -> list[type[models.Model]]:
+    """Audit tables plus the other records that may only grow (e.g. the casebook access log)."""
+    return [*history_models(), *(m for m in apps.get_models() if getattr(m, "append_only", False))]
+
+
 def _display(model: type[models.Model], name: str, value: object) -> str:
     if value is None or value == "":
         return "—"
@@ -105,7 +110,7 @@ $$ LANGUAGE plpgsql;
 
 
 def install_append_only_triggers(using: str = "default", **kwargs) -> int:
-    """On PostgreSQL, make every history table refuse UPDATE and DELETE (RELIABILITY §1). Idempotent.
+    """On PostgreSQL, make every append-only table refuse UPDATE and DELETE (RELIABILITY §1). Idempotent.
 
     TRUNCATE is left to the database grants (the application role has none on history tables); a
     trigger on it would also stop the test runner from emptying its own scratch database.
@@ -115,7 +120,7 @@ def install_append_only_triggers(using: str = "default", **kwargs) -> int:
     conn = connections[using]
     if conn.vendor != "postgresql":
         return 0
-    tables = [m._meta.db_table for m in history_models()]
+    tables = [m._meta.db_table for m in append_only_models()]
     existing = set(conn.introspection.table_names())
     with conn.cursor() as cursor:
         cursor.execute(_TRIGGER_FUNCTION)

@@ -10,5 +10,15 @@ def patient_model() -> type[models.Model]:
     return apps.get_model("patients", "Patient")
 
 
-def visible_patient_or_404(user, subject_id: str) -> models.Model:
-    return access.get_visible_or_404(patient_model().objects.select_related("site"), user, subject_id=subject_id)
+def visible_patient_or_404(user, subject_id: str, *, path: str = "") -> models.Model:
+    """The patient, if `user` may see it (else 404); with `path`, the access is logged."""
+    patient = access.get_visible_or_404(patient_model().objects.select_related("site"), user, subject_id=subject_id)
+    if path:
+        log_access(user, patient, path)
+    return patient
+
+
+def log_access(user, patient, path: str) -> None:
+    from trial.models import CasebookAccess
+
+    CasebookAccess.objects.create(user=user, patient=patient, path=path[:300])

@@ -48,7 +48,7 @@ def _saved(request: HttpRequest, crf: Crf) -> HttpResponse:
 
 @login_required
 def crf_new(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
-    patient = visible_patient_or_404(request.user, subject_id)
+    patient = visible_patient_or_404(request.user, subject_id, path=request.path)
     model = _model_or_404(form)
     if not model.crf_addable or not access.can(request.user, Action.ENTER_DATA, site=patient.site_id):
         raise PermissionDenied
@@ -70,7 +70,7 @@ def crf_new(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
 
 @login_required
 def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> HttpResponse:
-    patient = visible_patient_or_404(request.user, subject_id)
+    patient = visible_patient_or_404(request.user, subject_id, path=request.path)
     model = _model_or_404(form)
     crf = access.get_visible_or_404(model.objects.select_related("updated_by"), request.user,
                                     pk=pk, patient=patient)
@@ -117,7 +117,7 @@ def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> Htt
 @login_required
 @require_POST
 def crf_transition(request: HttpRequest, subject_id: str, form: str, pk: int) -> HttpResponse:
-    patient = visible_patient_or_404(request.user, subject_id)
+    patient = visible_patient_or_404(request.user, subject_id, path=request.path)
     model = _model_or_404(form)
     crf = access.get_visible_or_404(model.objects.all(), request.user, pk=pk, patient=patient)
     name = request.POST.get("transition", "")

@@ -8,7 +8,7 @@ TRUNCATE there, so not even a bug or a stolen application credential can rewrite
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from trial.audit import history_models
+from trial.audit import append_only_models
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         if connection.vendor != "postgresql":
             raise CommandError("grant_app_role is for PostgreSQL; SQLite has no roles.")
         quote = connection.ops.quote_name
-        audit_tables = {m._meta.db_table for m in history_models()}
+        audit_tables = {m._meta.db_table for m in append_only_models()}
         tables = set(connection.introspection.table_names())
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role])
