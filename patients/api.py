@@ -66,9 +66,14 @@ class RegistrationCreateSerializer(serializer_for(Registration)):
     patient = serializers.SlugRelatedField(slug_field="subject_id", read_only=True)
     site = RegistrationSiteField(required=False, help_text="Site code; may be left out when you register at "
                                                            "one site only.")
+    confirm_not_duplicate = serializers.BooleanField(
+        write_only=True, required=False, default=False,
+        help_text="Send true after checking that a patient reported as a possible duplicate (same site, date of "
+                  "birth, sex and initials) is a different child.")
 
     class Meta(serializer_for(Registration).Meta):
         ref_name = "RegistrationCreate"
+        fields = [*serializer_for(Registration).Meta.fields, "confirm_not_duplicate"]
 
     def validate(self, attrs):
         if "site" not in attrs:
@@ -90,8 +95,10 @@ class RegistrationViewSet(CrfViewSet):
 
     def perform_create(self, serializer: CrfSerializer) -> None:
         site: Site = serializer.validated_data["site"]
-        serializer.instance = register_patient(user=self.request.user, site=site, data=serializer.crf_fields(),
-                                               complete=serializer.validated_data.get("complete", False))
+        serializer.instance = register_patient(
+            user=self.request.user, site=site, data=serializer.crf_fields(),
+            complete=serializer.validated_data.get("complete", False),
+            confirm_not_duplicate=serializer.validated_data.get("confirm_not_duplicate", False))
 
 
 register_route("patients", PatientViewSet, "patient")

@@ -1,22 +1,57 @@
+from datetime import date
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from patients.models import Registration
-from trial.forms import form_class_for
+from patients import rules
+from patients.models import Baseline, Registration
+from patients.models.baseline import WORDING, PerformanceScale
+from trial.forms import generic_form_class, register_form
 
 
-class RegisterPatientForm(form_class_for(Registration)):
+class RegisterPatientForm(generic_form_class(Registration)):
     """Registration plus the site, offered only among the sites where the user may register."""
 
     site = forms.ModelChoiceField(queryset=None, label=_("Site"), empty_label=None)
+    confirm_not_duplicate = forms.BooleanField(
+        required=False, label=_("I have checked: this is a different patient"),
+        help_text=_("Tick only after comparing with the possible duplicates listed above."))
 
     field_order = ["site", "initials", "sex", "date_of_birth", "registration_date"]
 
-    def __init__(self, *args, sites, **kwargs) -> None:
+    def __init__(self, *args, sites, show_duplicate_confirmation: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites
         self.fields["registration_date"].initial = timezone.localdate()
         if sites.count() == 1:
             self.fields["site"].initial = sites.first()
             self.fields["site"].widget = forms.HiddenInput()
+        if not show_duplicate_confirmation:
+            self.fields["confirm_not_duplicate"].widget = forms.HiddenInput()
+
+
+@register_form(Baseline)
+class BaselineForm(generic_form_class(Baseline)):
+    """Offers the performance scale that fits the patient's age on the assessment date (PS-1)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        on = self._assessment_date()
+        scale = self.instance.scale_on(on) if self.instance.patient_id else None
+        field = self.fields["performance_score"]
+        if scale is None:
+            return
+        wording = WORDING[scale]
+        field.choices = [("", "---------"), *((s, f"{s} — {wording[s]}") for s in rules.PERFORMANCE_SCORES)]
+        field.help_text = _("%(scale)s: the patient is %(age)s years old on %(date)s.") % {
+            "scale": PerformanceScale(scale.value).label,
+            "age": rules.age_at(self.instance.patient.registration.date_of_birth, on)[0], "date": on.isoformat()}
+
+    def _assessment_date(self) -> date:
+        if self.is_bound:
+            try:
+                return date.fromisoformat(self.data.get(self.add_prefix("assessment_date"), ""))
+            except ValueError:
+                pass
+        return self.instance.assessment_date or timezone.localdate()

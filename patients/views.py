@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from patients.forms import RegisterPatientForm
 from patients.models import Patient
-from patients.services import register_patient
+from patients.services import PossibleDuplicate, register_patient
 from trial import access
 from trial.access import Action
 from trial.casebook import casebook_sections
@@ -43,18 +43,28 @@ def patient_register(request: HttpRequest) -> HttpResponse:
     sites = access.sites_where(request.user, Action.REGISTER_PATIENT)
     if not sites.exists():
         raise PermissionDenied
-    form = RegisterPatientForm(request.POST or None, sites=sites)
+    confirming = request.POST.get("duplicate_check") == "shown"
+    form = RegisterPatientForm(request.POST or None, sites=sites, show_duplicate_confirmation=confirming)
+    duplicates = []
     if request.method == "POST" and form.is_valid():
         try:
-            registration = register_patient(user=request.user, site=form.cleaned_data["site"],
-                                            data=form.crf_data(), complete="save_complete" in request.POST)
+            registration = register_patient(
+                user=request.user, site=form.cleaned_data["site"], data=form.crf_data(),
+                complete="save_complete" in request.POST,
+                confirm_not_duplicate=confirming and form.cleaned_data.get("confirm_not_duplicate", False))
+        except PossibleDuplicate as duplicate:
+            duplicates = duplicate.matches
+            form = RegisterPatientForm(request.POST, sites=sites, show_duplicate_confirmation=True)
+            form.is_valid()
+            if confirming:
+                form.add_error("confirm_not_duplicate", _("Tick the box to register a different patient, or cancel."))
         except ValidationError as error:
             attach_errors(form, error)
         else:
             subject_id = registration.patient.subject_id
             messages.success(request, _("Patient registered with subject ID %(id)s.") % {"id": subject_id})
             return redirect("patients:detail", subject_id=subject_id)
-    return render(request, "patients/patient_register.html", {"form": form})
+    return render(request, "patients/patient_register.html", {"form": form, "duplicates": duplicates})
 
 
 @login_required

@@ -122,8 +122,10 @@ def registration_data() -> dict:
 
 @pytest.fixture
 def register(registration_data):
-    def do(user, site: Site, complete: bool = False, **changes):
-        return register_patient(user=user, site=site, data={**registration_data, **changes}, complete=complete)
+    def do(user, site: Site, complete: bool = False, confirm_not_duplicate: bool = True, **changes):
+        # Tests register many children with the same data; the duplicate warning has its own tests.
+        return register_patient(user=user, site=site, data={**registration_data, **changes}, complete=complete,
+                                confirm_not_duplicate=confirm_not_duplicate)
 
     return do
 

@@ -54,6 +54,10 @@ def append_only_models() -> list[type[models.Model]]:
 def _display(model: type[models.Model], name: str, value: object) -> str:
     if value is None or value == "":
         return "—"
+    custom = getattr(model, "display_value", None)
+    shown = custom(name, value) if custom else None
+    if shown is not None:
+        return shown
     field_ = model._meta.get_field(name)
     if field_.choices:
         return str(dict(field_.flatchoices).get(value, value))

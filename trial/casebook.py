@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from trial import access
 from trial.access import Action
-from trial.crf import Crf, crf_models
+from trial.crf import Crf, crf_models, entry_refusal
 
 
 @dataclass
@@ -12,6 +12,7 @@ class CasebookSection:
     model: type[Crf]
     records: list[Crf]
     can_add: bool
+    blocked: str | None = None  # why no new record can be entered now (consent missing, screen failure...)
 
     @property
     def slug(self) -> str:
@@ -30,6 +31,8 @@ def casebook_sections(patient, user) -> list[CasebookSection]:
     for model in crf_models():
         records = list(model.objects.visible_to(user).filter(patient=patient)
                        .select_related("updated_by").order_by("pk"))
-        can_add = may_enter and model.crf_addable and (model.crf_repeating or not records)
-        sections.append(CasebookSection(model=model, records=records, can_add=can_add))
+        addable = may_enter and model.crf_addable and (model.crf_repeating or not records)
+        blocked = entry_refusal(patient, model) if addable else None
+        sections.append(CasebookSection(model=model, records=records, can_add=addable and not blocked,
+                                        blocked=blocked))
     return sections

@@ -4,7 +4,7 @@ Every CRF inherits `Crf` (audit trail, status, version, site) and changes only t
 `save_crf()` / `change_status()`: web forms, the API, imports, the demo loader and tests alike.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -25,6 +25,15 @@ class CrfStatus(models.TextChoices):
     VERIFIED = "verified", _("Source-verified")
     SIGNED = "signed", _("Signed")
     LOCKED = "locked", _("Locked")
+
+
+class Phase(models.TextChoices):
+    """Where a form belongs in the study; entry checks use it (e.g. treatment needs eligibility)."""
+
+    ENROLLMENT = "enrollment", _("Screening and enrollment")
+    TREATMENT = "treatment", _("Treatment")
+    TRANSPLANT = "transplant", _("Transplant")
+    FOLLOW_UP = "follow_up", _("Follow-up")
 
 
 class AuditBypassError(RuntimeError):
@@ -89,6 +98,10 @@ class Crf(models.Model):
     crf_repeating: bool = False  # several records per patient (daily assessments, relapses, ...)
     crf_order: int = 100  # position on the patient page
     crf_addable: bool = True  # False when the form is created by another service (e.g. with the patient)
+    crf_phase: str = Phase.ENROLLMENT
+    # Labels ("app.Model") of the CRFs whose data this form's derived values are computed from. When one of
+    # them is saved, this form's records for the same patient are re-derived (and audited) automatically.
+    crf_derived_from: tuple[str, ...] = ()
 
     class Meta:
         abstract = True
@@ -101,6 +114,11 @@ class Crf(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditBypassError("CRFs are never deleted; they are corrected with a reason")
+
+    @classmethod
+    def display_value(cls, name: str, value: object) -> str | None:
+        """How a derived value reads for people, when its stored form (e.g. a list of codes) does not."""
+        return None
 
     @classmethod
     def crf_slug(cls) -> str:
@@ -129,6 +147,71 @@ def crf_model_by_slug(slug: str) -> type[Crf] | None:
     return next((m for m in crf_models() if m.crf_slug() == slug), None)
 
 
+# Checks that may refuse a new form for a patient (consent first, no treatment for a screen failure...).
+# Domain apps register them; the engine runs them without knowing what they check.
+EntryCheck = Callable[[models.Model, type[Crf]], str | None]
+_ENTRY_CHECKS: list[EntryCheck] = []
+
+
+def entry_check(check: EntryCheck) -> EntryCheck:
+    """Decorator: `check(patient, model)` returns why a new `model` form may not be entered, or None."""
+    if check not in _ENTRY_CHECKS:
+        _ENTRY_CHECKS.append(check)
+    return check
+
+
+def entry_refusal(patient, model: type[Crf]) -> str | None:
+    """Why a new `model` form cannot be entered for `patient` now, in the user's words; None if it can."""
+    for check in _ENTRY_CHECKS:
+        refusal = check(patient, model)
+        if refusal:
+            return str(refusal)
+    return None
+
+
+RECOMPUTED_REASON = gettext_noop("Recomputed after a change to another form of this patient")
+
+
+def dependents_of(model: type[Crf]) -> list[type[Crf]]:
+    """CRFs whose derived values depend, directly or through others, on `model`'s data; casebook order."""
+    found: set[type[Crf]] = set()
+    frontier = [model]
+    while frontier:
+        source = frontier.pop()
+        for candidate in crf_models():
+            if source._meta.label in candidate.crf_derived_from and candidate not in found:
+                found.add(candidate)
+                frontier.append(candidate)
+    return sorted(found, key=lambda m: (m.crf_order, m._meta.label))
+
+
+def rederive(record: Crf, *, user) -> bool:
+    """Recompute a saved record's derived values after one of its sources changed; audited when they change.
+
+    The record's typed data did not change, so its status stays; a locked record is left as it is (a data
+    review finds the mismatch instead). The caller holds the row lock.
+    """
+    if record.status == CrfStatus.LOCKED:
+        return False
+    names = record.derived_fields()
+    before = [getattr(record, name) for name in names]
+    record.derive()
+    if [getattr(record, name) for name in names] == before:
+        return False
+    record.version += 1
+    record.updated_by = user
+    record._history_user = user
+    record._change_reason = RECOMPUTED_REASON
+    record.save()
+    return True
+
+
+def _refresh_dependents(model: type[Crf], patient_id: int, user) -> None:
+    for dependent in dependents_of(model):
+        for record in dependent.objects.select_for_update().filter(patient_id=patient_id).order_by("pk"):
+            rederive(record, user=user)
+
+
 def _require_reason(reason: str) -> None:
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for changing a form that has left draft.")})
@@ -151,6 +234,10 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
     if crf.pk is None:
         patient = type(crf.patient).objects.select_for_update().get(pk=crf.patient_id)
         access.require(user, Action.ENTER_DATA, site=patient.site_id)
+        crf.patient = patient
+        refusal = entry_refusal(patient, model)
+        if refusal:
+            raise ValidationError(refusal, code="entry_refused")
         target = crf
         target.site_id = patient.site_id
         if not model.crf_repeating and model.objects.filter(patient_id=patient.pk).exists():
@@ -192,6 +279,7 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
     target._history_user = user
     target._change_reason = reason.strip() or None
     target.save()
+    _refresh_dependents(model, target.patient_id, user)
     if target is not crf:
         _copy_into(crf, target)
     return crf
@@ -219,7 +307,7 @@ class Transition:
     default_reason: str  # stored in English, shown translated (trial.audit.history_entries)
 
 
-SYSTEM_REASONS = frozenset({"Marked complete", "Source data verified", "Locked"})
+SYSTEM_REASONS = frozenset({"Marked complete", "Source data verified", "Locked", RECOMPUTED_REASON})
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from trial.crf import Crf, CrfStatus
+from trial.ranges import record_findings
 
 
 def _widget_for(field: models.Field, **kwargs) -> forms.Field | None:
@@ -41,6 +42,10 @@ class CrfForm(forms.ModelForm):
         if not editable:
             for field in self.fields.values():
                 field.disabled = True
+        if self.instance.pk is not None:
+            for finding in record_findings(self.instance):
+                if finding.field in self.fields:
+                    self.fields[finding.field].soft_warning = finding.message
 
     def clean(self):
         cleaned = super().clean()
@@ -59,9 +64,26 @@ class CrfForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
 
 
-def form_class_for(model: type[Crf]) -> type[CrfForm]:
+def generic_form_class(model: type[Crf]) -> type[CrfForm]:
     return forms.modelform_factory(model, form=CrfForm, fields=model.entry_fields(),
                                    formfield_callback=_widget_for)
+
+
+_FORMS: dict[type[Crf], type[CrfForm]] = {}
+
+
+def register_form(model: type[Crf]):
+    """Decorator for an app's forms.py: use this form (a subclass of the generic one) for `model`'s page."""
+
+    def decorate(form_class: type[CrfForm]) -> type[CrfForm]:
+        _FORMS[model] = form_class
+        return form_class
+
+    return decorate
+
+
+def form_class_for(model: type[Crf]) -> type[CrfForm]:
+    return _FORMS.get(model) or generic_form_class(model)
 
 
 def attach_errors(form: forms.BaseForm, error) -> None:

@@ -196,6 +196,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Code lists used by several forms get one name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "YesNoEnum": "patients.models.codes.YesNo",
+        "RelapseSiteEnum": "patients.models.diagnosis.RelapseSite",
+        "RelapseTimepointEnum": "patients.models.diagnosis.RelapseTimepoint",
+        "BfmGroupEnum": "patients.models.diagnosis.BfmGroup",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }

@@ -22,10 +22,12 @@ from trial.crf import (
     available_transitions,
     change_status,
     crf_model_by_slug,
+    entry_refusal,
     save_crf,
 )
 from trial.forms import attach_errors, form_class_for
 from trial.patients import visible_patient_or_404
+from trial.ranges import record_findings
 
 
 def _model_or_404(slug: str) -> type[Crf]:
@@ -43,7 +45,25 @@ def _saved(request: HttpRequest, crf: Crf) -> HttpResponse:
     """After a successful save: say so, and show the form (post/redirect/get)."""
     messages.success(request, _("Saved: %(form)s, version %(v)s.") % {
         "form": crf._meta.verbose_name.capitalize(), "v": crf.version})
+    for finding in record_findings(crf):
+        messages.warning(request, _("%(field)s %(value)s is outside the expected range %(range)s; it was saved "
+                                    "and is marked for data review.") % {
+            "field": finding.label.capitalize(), "value": finding.value, "range": finding.expected})
     return redirect(crf_url(crf))
+
+
+def _derived_rows(crf: Crf) -> list[tuple[str, Crf, str]]:
+    return [(type(crf)._meta.get_field(n).verbose_name, crf, n) for n in crf.derived_fields()]
+
+
+def _preview(model: type[Crf], patient, data: dict | None) -> Crf:
+    """An unsaved form with what was typed so far, its derived values computed as saving would."""
+    draft = model(patient=patient)
+    for name, value in (data or {}).items():
+        setattr(draft, name, value)
+    draft.normalize()
+    draft.derive()
+    return draft
 
 
 @login_required
@@ -52,9 +72,10 @@ def crf_new(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
     model = _model_or_404(form)
     if not model.crf_addable or not access.can(request.user, Action.ENTER_DATA, site=patient.site_id):
         raise PermissionDenied
+    refusal = entry_refusal(patient, model)
     form_class = form_class_for(model)
-    crf_form = form_class(request.POST or None)
-    if request.method == "POST" and crf_form.is_valid():
+    crf_form = form_class(request.POST or None, instance=model(patient=patient), editable=refusal is None)
+    if request.method == "POST" and refusal is None and crf_form.is_valid():
         try:
             crf = save_crf(model(patient=patient), user=request.user, data=crf_form.crf_data(),
                            complete="save_complete" in request.POST)
@@ -62,9 +83,11 @@ def crf_new(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
             attach_errors(crf_form, error)
         else:
             return _saved(request, crf)
+    typed = crf_form.cleaned_data if crf_form.is_bound and hasattr(crf_form, "cleaned_data") else None
     return render(request, "trial/crf_form.html", {
-        "patient": patient, "model": model, "form": crf_form, "crf": None, "can_edit": True,
-        "verbose_name": model._meta.verbose_name,
+        "patient": patient, "model": model, "form": crf_form, "crf": None, "can_edit": refusal is None,
+        "refusal": refusal, "verbose_name": model._meta.verbose_name,
+        "derived": _derived_rows(_preview(model, patient, typed and crf_form.crf_data())), "preview": True,
     })
 
 
@@ -108,7 +131,7 @@ def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> Htt
     return render(request, "trial/crf_form.html", {
         "patient": patient, "model": model, "form": crf_form, "crf": crf, "can_edit": can_edit,
         "verbose_name": model._meta.verbose_name, "stale": stale,
-        "derived": [(model._meta.get_field(n).verbose_name, crf, n) for n in model.derived_fields()],
+        "derived": _derived_rows(crf),
         "transitions": available_transitions(crf, request.user),
         "history": history_entries(crf),
     })
