@@ -8,12 +8,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from patients.enrollment import EnrollmentState, enrollment_state, screening_log
 from patients.forms import RegisterPatientForm
-from patients.models import Patient
+from patients.entry import consent_of, eligibility_of
+from patients.models import Baseline, DiagnosisHistory, Patient
 from patients.services import PossibleDuplicate, register_patient
 from trial import access
 from trial.access import Action
-from trial.casebook import casebook_sections
+from trial.casebook import casebook_groups
 from trial.forms import attach_errors
 from trial.patients import visible_patient_or_404
 
@@ -22,8 +24,8 @@ from trial.patients import visible_patient_or_404
 def patient_list(request: HttpRequest) -> HttpResponse:
     if not access.is_study_member(request.user):
         raise PermissionDenied
-    patients = (Patient.objects.visible_to(request.user).select_related("site", "registration")
-                .order_by("subject_id"))
+    patients = (Patient.objects.visible_to(request.user)
+                .select_related("site", "registration", "consent", "eligibility").order_by("subject_id"))
     sites = access.sites_where(request.user, Action.VIEW)
     site_code = request.GET.get("site", "")
     if site_code:
@@ -32,6 +34,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     if query:
         patients = patients.filter(subject_id__icontains=query)
     page = Paginator(patients, 50).get_page(request.GET.get("page"))
+    for patient in page:
+        patient.state = enrollment_state(patient)
     return render(request, "patients/patient_list.html", {
         "page": page, "sites": sites, "site_code": site_code, "query": query,
         "can_register": access.sites_where(request.user, Action.REGISTER_PATIENT).exists(),
@@ -72,6 +76,26 @@ def patient_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
     patient = visible_patient_or_404(request.user, subject_id, path=request.path)
     registration = getattr(patient, "registration", None)
     return render(request, "patients/patient_detail.html", {
-        "patient": patient, "registration": registration,
-        "sections": casebook_sections(patient, request.user),
+        "patient": patient, "registration": registration, "state": enrollment_state(patient),
+        "consent": consent_of(patient), "eligibility": eligibility_of(patient),
+        "diagnosis": DiagnosisHistory.objects.filter(patient=patient).first(),
+        "baseline": Baseline.objects.filter(patient=patient).first(),
+        "groups": casebook_groups(patient, request.user),
+    })
+
+
+@login_required
+def screening_log_page(request: HttpRequest) -> HttpResponse:
+    """Registered, eligible and screen failures with their reasons, per site (only the user's sites)."""
+    if not access.is_study_member(request.user):
+        raise PermissionDenied
+    patients = Patient.objects.visible_to(request.user)
+    site_code = request.GET.get("site", "")
+    if site_code:
+        patients = patients.filter(site__code=site_code)
+    totals, rows = screening_log(patients)
+    return render(request, "patients/screening_log.html", {
+        "totals": totals, "rows": rows, "states": list(EnrollmentState), "site_code": site_code,
+        "sites": access.sites_where(request.user, Action.VIEW),
+        "failures": [r for r in rows if r.state == EnrollmentState.SCREEN_FAILURE],
     })

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from trial import access
 from trial.access import Action
-from trial.crf import Crf, crf_models, entry_refusal
+from trial.crf import Crf, Phase, crf_models, entry_refusal
 
 
 @dataclass
@@ -36,3 +36,29 @@ def casebook_sections(patient, user) -> list[CasebookSection]:
         sections.append(CasebookSection(model=model, records=records, can_add=addable and not blocked,
                                         blocked=blocked))
     return sections
+
+
+@dataclass
+class CasebookGroup:
+    phase: str
+    label: str
+    sections: list[CasebookSection]
+
+    @property
+    def blocked(self) -> str | None:
+        """The one reason that keeps every form of this group from being entered, said once for the group."""
+        reasons = {s.blocked for s in self.sections if not s.records}
+        if len(reasons) == 1 and None not in reasons and all(not s.can_add for s in self.sections):
+            return reasons.pop()
+        return None
+
+
+def casebook_groups(patient, user) -> list[CasebookGroup]:
+    """The casebook's sections grouped by study phase (enrollment, treatment, transplant, follow-up)."""
+    sections = casebook_sections(patient, user)
+    groups = []
+    for phase in Phase:
+        members = [s for s in sections if s.model.crf_phase == phase]
+        if members:
+            groups.append(CasebookGroup(phase.value, str(phase.label), members))
+    return groups

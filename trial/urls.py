@@ -24,6 +24,7 @@ casebook = ([
 ], "casebook")
 
 urlpatterns = [
+    path("review/", views.data_review, name="data-review"),
     path("", RedirectView.as_view(pattern_name="patients:list", permanent=False)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -22,12 +22,13 @@ from trial.crf import (
     available_transitions,
     change_status,
     crf_model_by_slug,
+    crf_models,
     entry_refusal,
     save_crf,
 )
 from trial.forms import attach_errors, form_class_for
 from trial.patients import visible_patient_or_404
-from trial.ranges import record_findings
+from trial.ranges import queryset_findings, record_findings
 
 
 def _model_or_404(slug: str) -> type[Crf]:
@@ -161,6 +162,19 @@ def crf_transition(request: HttpRequest, subject_id: str, form: str, pk: int) ->
     else:
         messages.success(request, _("Status is now: %(status)s.") % {"status": crf.get_status_display()})
     return redirect(crf_url(crf))
+
+
+@login_required
+def data_review(request: HttpRequest) -> HttpResponse:
+    """Values outside their expected (soft) range: stored as typed, listed here for review by the study team."""
+    if not access.is_study_member(request.user):
+        raise PermissionDenied
+    findings = []
+    for model in crf_models():
+        queryset = model.objects.visible_to(request.user).select_related("patient", "site")
+        findings.extend(queryset_findings(queryset))
+    findings.sort(key=lambda f: (f.record.patient.subject_id, f.record.crf_order, f.field))
+    return render(request, "trial/data_review.html", {"findings": findings})
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

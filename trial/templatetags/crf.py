@@ -9,3 +9,8 @@ register = template.Library()
 def derived_value(crf, name: str) -> str:
     """A derived field's value as a reader wants it (choice label, not code)."""
     return _display(type(crf), name, getattr(crf, name))
+
+
+@register.filter
+def verbose_name_of(obj) -> str:
+    return str(obj._meta.verbose_name)
