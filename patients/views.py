@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from patients.enrollment import EnrollmentState, enrollment_state, screening_log
-from patients.forms import RegisterPatientForm
 from patients.entry import consent_of, eligibility_of
+from patients.forms import RegisterPatientForm
 from patients.models import Baseline, DiagnosisHistory, Patient
 from patients.services import PossibleDuplicate, register_patient
 from trial import access

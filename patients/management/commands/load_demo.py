@@ -1,4 +1,4 @@
-"""Load the demo study: 4 sites, one user per role per site, a data manager, ~20 patients.
+"""Load the demo study: 4 sites, one user per role per site, a data manager, 20 enrolled patients.
 
 Idempotent: running it again adds nothing that is already there. Demo passwords are for a local
 demonstration only and are printed at the end.
@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from patients.demo import load_enrollment
 from patients.models import Patient
 from patients.services import register_patient
 from sites.models import Membership, Role, Site
@@ -41,8 +42,11 @@ class Command(BaseCommand):
             sites = [self._site(*row) for row in SITES]
             users = self._users(sites)
             created = self._patients(sites, users)
+            coordinators = {site.pk: users[(Role.COORDINATOR, site.code)] for site in sites}
+            enrolled = load_enrollment(list(Patient.objects.filter(site__in=sites).select_related("registration")
+                                            .order_by("subject_id")), coordinators)
         self.stdout.write(self.style.SUCCESS(f"Demo study ready: {len(sites)} sites, {Patient.objects.count()} "
-                                             f"patients ({created} new)."))
+                                             f"patients ({created} new, {enrolled} newly enrolled)."))
         self.stdout.write("Open http://127.0.0.1:8000/ and log in as one of:")
         for site in sites:
             names = ", ".join(demo_username(role, site.code) for role in SITE_ROLES)
