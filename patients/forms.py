@@ -2,6 +2,7 @@ from datetime import date
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from patients import rules
@@ -43,6 +44,7 @@ class BaselineForm(generic_form_class(Baseline)):
         if scale is None:
             return
         wording = WORDING[scale]
+        field.label = format_lazy("{} · {}", field.label, PerformanceScale(scale.value).label)
         field.choices = [("", "---------"), *((s, f"{s} — {wording[s]}") for s in rules.PERFORMANCE_SCORES)]
         field.help_text = _("%(scale)s: the patient is %(age)s years old on %(date)s.") % {
             "scale": PerformanceScale(scale.value).label,

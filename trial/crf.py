@@ -115,6 +115,10 @@ class Crf(models.Model):
     def delete(self, *args, **kwargs):
         raise AuditBypassError("CRFs are never deleted; they are corrected with a reason")
 
+    def crf_summary(self) -> str:
+        """A few words that tell this record from its siblings on the patient page (repeating forms)."""
+        return ""
+
     @classmethod
     def display_value(cls, name: str, value: object) -> str | None:
         """How a derived value reads for people, when its stored form (e.g. a list of codes) does not."""

@@ -220,6 +220,11 @@ class Relapse(Crf):
         verbose_name = _("relapse")
         verbose_name_plural = _("relapses")
 
+    def crf_summary(self) -> str:
+        parts = [self.relapse_date.isoformat() if self.relapse_date else "", self.get_relapse_site_display(),
+                 self.bfm_group]
+        return " · ".join(p for p in parts if p)
+
     def _diagnosis(self) -> DiagnosisHistory | None:
         return DiagnosisHistory.objects.filter(patient_id=self.patient_id).first()
 
