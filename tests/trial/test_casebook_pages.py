@@ -38,7 +38,7 @@ def test_the_patient_page_lists_the_forms_with_their_status(client, registration
     client.force_login(coordinator)
     response = client.get(reverse("patients:detail", args=[registration_a.patient.subject_id]))
     assert response.status_code == 200
-    sections = response.context["sections"]
+    sections = response.context["groups"][0].sections
     assert sections[0].model is Registration and sections[0].records == [registration_a]
     assert form_url(registration_a) in response.content.decode()
 

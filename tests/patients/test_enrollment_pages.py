@@ -1,0 +1,146 @@
+"""The enrollment pages: duplicate warning, patient page banners, new-form previews, scale, screening log."""
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from patients.models import Consent, Patient, Registration
+from tests import enrollment as build
+from trial.crf import crf_models, save_crf
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(client, settings):
+    """Pages in English here, so the assertions read like the code (es-MX is covered elsewhere)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+REGISTER = {"initials": "JLM", "sex": "M", "date_of_birth": "2011-02-03", "registration_date": "2021-07-01"}
+
+
+def test_a_possible_duplicate_must_be_confirmed_or_cancelled(client, coordinator, site_a, register):
+    existing = register(coordinator, site_a, initials="JLM", sex="M", date_of_birth=date(2011, 2, 3)).patient
+    client.force_login(coordinator)
+    url = reverse("patients:register")
+    form = {**REGISTER, "site": site_a.pk}
+    warned = client.post(url, {**form, "save_complete": ""})
+    assert warned.status_code == 200
+    page = warned.content.decode()
+    assert 'id="possible-duplicates"' in page and existing.subject_id in page
+    assert Patient.objects.count() == 1
+    unticked = client.post(url, {**form, "duplicate_check": "shown", "save_complete": ""})
+    assert unticked.status_code == 200 and Patient.objects.count() == 1
+    assert 'id="id_confirm_not_duplicate-error"' in unticked.content.decode()
+    confirmed = client.post(url, {**form, "duplicate_check": "shown", "confirm_not_duplicate": "on",
+                                  "save_complete": ""})
+    assert confirmed.status_code == 302
+    created = Registration.objects.get(patient__subject_id="MX01-002")
+    assert existing.subject_id in created.history.get().history_change_reason
+
+
+def test_same_child_at_another_site_is_not_a_duplicate(client, outsider, site_b, coordinator, site_a, register):
+    register(coordinator, site_a, initials="JLM", sex="M", date_of_birth=date(2011, 2, 3))
+    client.force_login(outsider)
+    response = client.post(reverse("patients:register"), {**REGISTER, "site": site_b.pk, "save_complete": ""})
+    assert response.status_code == 302
+    assert Patient.objects.filter(site=site_b).count() == 1
+
+
+def test_patient_page_before_consent_offers_only_the_consent(client, coordinator, registration_a):
+    client.force_login(coordinator)
+    page = client.get(reverse("patients:detail", args=[registration_a.patient.subject_id])).content.decode()
+    subject = registration_a.patient.subject_id
+    assert f"/patients/{subject}/forms/consent/new/" in page
+    assert f"/patients/{subject}/forms/diagnosishistory/new/" not in page
+    assert "Record the consent first" in page
+
+
+def test_withdrawn_patient_page_says_so_and_offers_no_new_form(client, coordinator, registration_a):
+    patient = registration_a.patient
+    consent = build.consent(coordinator, patient)
+    save_crf(consent, user=coordinator, expected_version=consent.version, reason="Withdrawn",
+             data={"withdrawal_date": date(2020, 4, 1), "withdrawal_reason": "Family decision"})
+    client.force_login(coordinator)
+    page = client.get(reverse("patients:detail", args=[patient.subject_id])).content.decode()
+    assert 'id="withdrawn-banner"' in page and "2020-04-01" in page and "Family decision" in page
+    assert "/new/" not in page
+    refused = client.get(reverse("casebook:form-new", args=[patient.subject_id, "baseline"]))
+    assert refused.status_code == 200 and b"Consent was withdrawn" in refused.content
+    assert b'name="save_complete"' not in refused.content
+
+
+def test_screen_failure_page_lists_the_failed_criteria(client, coordinator, registration_a):
+    patient = registration_a.patient
+    build.enroll(coordinator, patient, performance_score=80)
+    client.force_login(coordinator)
+    page = client.get(reverse("patients:detail", args=[patient.subject_id])).content.decode()
+    assert 'id="screen-failure-banner"' in page
+    assert "Performance status above 80" in page
+    assert f"/patients/{patient.subject_id}/forms/debulking/new/" not in page
+
+
+def test_every_new_form_page_opens_with_its_computed_preview(client, coordinator, registration_a):
+    patient = registration_a.patient
+    build.enroll(coordinator, patient)
+    client.force_login(coordinator)
+    for model in crf_models():
+        if not model.crf_addable:
+            continue
+        response = client.get(reverse("casebook:form-new", args=[patient.subject_id, model.crf_slug()]))
+        assert response.status_code == 200, model
+
+
+def test_eligibility_preview_shows_the_evaluation_before_saving(client, coordinator, registration_a):
+    patient = registration_a.patient
+    build.consent(coordinator, patient)
+    build.diagnosis(coordinator, patient)
+    build.relapse(coordinator, patient, date(2019, 11, 5))
+    build.baseline(coordinator, patient, performance_score=70)
+    client.force_login(coordinator)
+    page = client.get(reverse("casebook:form-new", args=[patient.subject_id, "eligibility"])).content.decode()
+    assert 'data-derived="outcome">Screen failure<' in page
+
+
+@pytest.mark.parametrize(("born", "scale", "wording"), [
+    pytest.param(date(2004, 3, 11), "Lansky", "Minor restrictions in physically strenuous activity", id="15 y"),
+    pytest.param(date(2004, 3, 10), "Karnofsky", "Able to carry on normal activity", id="16th birthday"),
+])
+def test_baseline_form_offers_the_scale_for_the_age_on_the_assessment_date(client, coordinator, register, site_a,
+                                                                           born, scale, wording):
+    patient = register(coordinator, site_a, date_of_birth=born).patient
+    build.consent(coordinator, patient)
+    client.force_login(coordinator)
+    url = reverse("casebook:form-new", args=[patient.subject_id, "baseline"])
+    page = client.post(url, {"assessment_date": "2020-03-10"}).content.decode()  # invalid: re-shown with scale
+    assert scale in page and f"90 — {wording}" in page
+
+
+def test_screening_log_counts_per_site_and_lists_reasons(client, coordinator, register, site_a, data_manager,
+                                                         outsider, site_b):
+    eligible = register(coordinator, site_a).patient
+    build.enroll(coordinator, eligible)
+    failure = register(coordinator, site_a, initials="XYZ").patient
+    build.enroll(coordinator, failure, performance_score=80)
+    register(coordinator, site_a, initials="QRS")  # registered only
+    other = register(outsider, site_b).patient
+    build.enroll(outsider, other)
+    client.force_login(data_manager)
+    page = client.get(reverse("patients:screening-log")).content.decode()
+    assert 'data-site="MX01"' in page and 'data-site="MX04"' in page
+    for count, value in [("registered", 3), ("eligible", 1), ("screen_failure", 1), ("awaiting_consent", 1)]:
+        assert f'<td data-count="{count}">{value}</td>' in page.split('data-site="MX01"')[1].split("</tr>")[0]
+    assert failure.subject_id in page.split('id="screen-failures"')[1]
+    client.force_login(outsider)
+    page = client.get(reverse("patients:screening-log")).content.decode()
+    assert 'data-site="MX01"' not in page and eligible.subject_id not in page
+
+
+def test_patient_list_shows_each_patients_enrollment_state(client, coordinator, registration_a):
+    build.enroll(coordinator, registration_a.patient)
+    Consent.objects.get(patient=registration_a.patient)
+    client.force_login(coordinator)
+    page = client.get(reverse("patients:list")).content.decode()
+    assert '<span class="badge eligible">Eligible</span>' in page
