@@ -57,13 +57,16 @@ def enroll_demo_patient(patient: Patient, user, profile: str, rng: random.Random
             "relapse_date": when, "relapse_site": site,
             "extramedullary_location": "cns" if site != "isolated_bm" else ""})
 
-    height = min(178, 52 + 6.3 * age + rng.uniform(-4, 4))
-    weight = max(6.5, 3.4 + 2.5 * age + 0.09 * age * age + rng.uniform(-2, 2))
+    years = (registered - born).days / 365.25  # rough growth curve, enough for plausible BSA and doses
+    height = (50 + 25 * years) if years < 1 else min(178, 75 + 6.2 * (years - 1))
+    weight = (3.5 + 6.5 * years) if years < 1 else 10 + 2.3 * (years - 1) + 0.1 * (years - 1) ** 2
+    height, weight = height * rng.uniform(0.96, 1.04), weight * rng.uniform(0.9, 1.1)
     save_crf(Baseline(patient=patient), user=user, complete=True, data={
         "assessment_date": registered + timedelta(days=1),
         "weight_kg": Decimal(f"{weight:.1f}"), "height_cm": Decimal(f"{height:.1f}"),
         "wbc_per_ul": _wbc(rng) if profile != "refractory" or rng.random() < 0.5 else rng.randint(52_000, 98_000),
-        "hemoglobin_g_dl": Decimal(f"{rng.uniform(6.5, 12.5):.1f}"),
+        # Refractory patients arrive severely anaemic: below the soft range, so the data review lists them.
+        "hemoglobin_g_dl": Decimal("4.6") if profile == "refractory" else Decimal(f"{rng.uniform(6.5, 12.5):.1f}"),
         "platelets_10e9_l": rng.randint(12, 260),
         "marrow_blasts_pct": Decimal("2.0") if profile == "isolated_em" else Decimal(f"{rng.uniform(25, 95):.1f}"),
         "cd19_pct": Decimal(f"{rng.uniform(82, 99.5):.1f}"),
