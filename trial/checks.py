@@ -1,4 +1,4 @@
-"""System checks guarding the engine's invariants. Ids are stable: trial.E001, trial.E002."""
+"""System checks guarding the engine's invariants. Ids are stable: trial.E001 to trial.E004."""
 
 from django.core import checks
 
@@ -25,4 +25,10 @@ def check_models_are_site_scoped(crf_model_list) -> list[checks.CheckMessage]:
                                        hint="Use CrfQuerySet.as_manager().", obj=model, id="trial.E002"))
         if not hasattr(model, "history") or not issubclass(model, Crf):
             errors.append(checks.Error(f"{model._meta.label}: no audit history.", obj=model, id="trial.E003"))
+        known = {m._meta.label for m in crf_model_list}
+        for source in getattr(model, "crf_derived_from", ()):
+            if source not in known:
+                errors.append(checks.Error(
+                    f"{model._meta.label}: crf_derived_from names {source!r}, which is not a CRF.",
+                    hint="Use the 'app_label.ModelName' label of a CRF model.", obj=model, id="trial.E004"))
     return errors

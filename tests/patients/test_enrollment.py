@@ -227,3 +227,26 @@ def test_future_dates_are_refused_with_the_field_named(coordinator, registration
     assert refused.value.message_dict["consent_date"] == [
         f"Parent/guardian consent date: {tomorrow.isoformat()} is in the future."]
     assert not Consent.objects.exists()
+
+
+def test_a_locked_form_is_not_recomputed_behind_the_lock(coordinator, data_manager, registration_a):
+    from trial.crf import change_status
+
+    patient = registration_a.patient
+    eligibility = build.enroll(coordinator, patient)
+    change_status(eligibility, user=data_manager, transition="lock", expected_version=eligibility.version)
+    baseline = Baseline.objects.get(patient=patient)
+    save_crf(baseline, user=coordinator, data={"performance_score": 70}, reason="Source says 70",
+             expected_version=baseline.version)
+    locked = Eligibility.objects.get(patient=patient)
+    assert (locked.status, locked.outcome, locked.version) == ("locked", "eligible", eligibility.version)
+
+
+def test_a_value_outside_the_soft_range_is_listed_once_per_field(coordinator, registration_a):
+    from trial.ranges import queryset_findings
+
+    build.consent(coordinator, registration_a.patient)
+    build.baseline(coordinator, registration_a.patient, hemoglobin_g_dl=Decimal("4.6"), wbc_per_ul=400_000)
+    findings = list(queryset_findings(Baseline.objects.all()))
+    assert sorted((f.field, f.expected) for f in findings) == [
+        ("hemoglobin_g_dl", "5–18 g/dL"), ("wbc_per_ul", "500–300,000 /µL")]

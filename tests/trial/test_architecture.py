@@ -77,3 +77,11 @@ def test_the_check_catches_a_form_with_a_plain_manager_and_no_history():
     errors = check_models_are_site_scoped([Unscoped])
     assert [e.id for e in errors] == ["trial.E001", "trial.E003"]
     assert all(isinstance(e, checks.Error) for e in errors)
+
+
+def test_the_check_catches_a_derivation_from_something_that_is_not_a_crf(monkeypatch):
+    from patients.models import Eligibility
+
+    monkeypatch.setattr(Eligibility, "crf_derived_from", ("patients.Baseline", "patients.Labs"))
+    errors = check_models_are_site_scoped(crf_models())
+    assert [(e.id, e.obj) for e in errors] == [("trial.E004", Eligibility)]
