@@ -59,8 +59,10 @@ def main(n: int) -> None:
         print(f"{connection.vendor}, {n} records")
 
         def api_create():
-            for _ in range(n):
-                assert client.post("/api/v1/forms/registration/", payload, format="json").status_code == 201
+            for i in range(n):  # distinct initials: the same child twice would be held as a possible duplicate
+                initials = "A" + chr(65 + i % 26) + chr(65 + (i // 26) % 26)
+                response = client.post("/api/v1/forms/registration/", {**payload, "initials": initials}, format="json")
+                assert response.status_code == 201, response.content
 
         def bare_create():
             for i in range(n):

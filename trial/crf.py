@@ -4,6 +4,7 @@ Every CRF inherits `Crf` (audit trail, status, version, site) and changes only t
 `save_crf()` / `change_status()`: web forms, the API, imports, the demo loader and tests alike.
 """
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -176,6 +177,7 @@ def entry_refusal(patient, model: type[Crf]) -> str | None:
 RECOMPUTED_REASON = gettext_noop("Recomputed after a change to another form of this patient")
 
 
+@functools.cache
 def dependents_of(model: type[Crf]) -> list[type[Crf]]:
     """CRFs whose derived values depend, directly or through others, on `model`'s data; casebook order."""
     found: set[type[Crf]] = set()
@@ -211,8 +213,17 @@ def rederive(record: Crf, *, user) -> bool:
 
 
 def _refresh_dependents(model: type[Crf], patient_id: int, user) -> None:
-    for dependent in dependents_of(model):
-        for record in dependent.objects.select_for_update().filter(patient_id=patient_id).order_by("pk"):
+    dependents = dependents_of(model)
+    if not dependents:
+        return
+    # One query finds which dependent records the patient has; only those are then locked and re-derived.
+    found = [d.objects.filter(patient_id=patient_id).values_list(models.Value(i), "pk")
+             for i, d in enumerate(dependents)]
+    existing: dict[int, list[int]] = {}
+    for index, pk in found[0].union(*found[1:], all=True):
+        existing.setdefault(index, []).append(pk)
+    for index, pks in sorted(existing.items()):
+        for record in dependents[index].objects.select_for_update().filter(pk__in=pks).order_by("pk"):
             rederive(record, user=user)
 
 
