@@ -2,9 +2,11 @@
 
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
+from patients.enrollment import EnrollmentState, screening_log
 from patients.models import Patient, Registration
 from patients.services import register_patient
 from sites.models import Site
@@ -102,3 +104,35 @@ class RegistrationViewSet(CrfViewSet):
 
 
 register_route("patients", PatientViewSet, "patient")
+
+
+class ScreeningLogRowSerializer(serializers.Serializer):
+    subject_id = serializers.CharField(source="patient.subject_id")
+    site = serializers.CharField(source="patient.site.code")
+    state = serializers.ChoiceField(choices=EnrollmentState.choices)
+    registration_date = serializers.DateField(source="registration.registration_date", default=None)
+    consent_date = serializers.DateField(source="consent.consent_date", default=None)
+    withdrawal_date = serializers.DateField(source="consent.withdrawal_date", default=None)
+    eligibility_review_date = serializers.DateField(source="eligibility.assessment_date", default=None)
+    failed_criteria = serializers.SerializerMethodField(help_text="Codes of the criteria not met (screen failures).")
+
+    def get_failed_criteria(self, row) -> list[str]:
+        eligibility = row.eligibility
+        return [c for c in eligibility.failed_criteria.split(",") if c] if eligibility is not None else []
+
+
+class ScreeningLogViewSet(viewsets.ViewSet):
+    """The screening log: one row per registered patient of the user's sites, with the enrollment state."""
+
+    serializer_class = ScreeningLogRowSerializer
+
+    @extend_schema(responses=ScreeningLogRowSerializer(many=True))
+    def list(self, request, format=None):  # noqa: A002 - DRF passes the format suffix under this name
+        patients = Patient.objects.visible_to(request.user)
+        if request.query_params.get("site"):
+            patients = patients.filter(site__code=request.query_params["site"])
+        _, rows = screening_log(patients)
+        return Response(ScreeningLogRowSerializer(rows, many=True).data)
+
+
+register_route("screening-log", ScreeningLogViewSet, "screening-log")

@@ -92,3 +92,14 @@ def test_duplicate_registration_needs_confirmation(api_client, coordinator, site
     confirmed = _post(client, "registration", {**body, "confirm_not_duplicate": True})
     assert confirmed.status_code == 201
     assert confirmed.json()["patient"] == "MX01-002"
+
+
+def test_screening_log_through_the_api_is_site_scoped(api_client, coordinator, outsider, register, site_a, site_b):
+    failure = register(coordinator, site_a).patient
+    build.enroll(coordinator, failure, performance_score=80)
+    register(outsider, site_b)
+    rows = api_client(coordinator).get(reverse("screening-log-list")).json()
+    assert rows == [{"subject_id": failure.subject_id, "site": "MX01", "state": "screen_failure",
+                     "registration_date": "2020-03-09", "consent_date": "2020-03-09", "withdrawal_date": None,
+                     "eligibility_review_date": "2020-03-12", "failed_criteria": ["performance"]}]
+    assert [r["site"] for r in api_client(outsider).get(reverse("screening-log-list")).json()] == ["MX04"]
