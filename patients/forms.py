@@ -56,4 +56,9 @@ class BaselineForm(generic_form_class(Baseline)):
                 return date.fromisoformat(self.data.get(self.add_prefix("assessment_date"), ""))
             except ValueError:
                 pass
-        return self.instance.assessment_date or timezone.localdate()
+        if self.instance.assessment_date:
+            return self.instance.assessment_date
+        # A new form: the baseline is assessed at enrollment, so the registration date is the best guess
+        # (data are often entered later; today could put a 15-year-old on the adult scale).
+        registration = getattr(self.instance.patient, "registration", None)
+        return registration.registration_date if registration else timezone.localdate()

@@ -144,3 +144,12 @@ def test_patient_list_shows_each_patients_enrollment_state(client, coordinator, 
     client.force_login(coordinator)
     page = client.get(reverse("patients:list")).content.decode()
     assert '<span class="badge eligible">Eligible</span>' in page
+
+
+def test_a_new_baseline_offers_the_scale_for_the_age_at_registration_not_today(client, coordinator, register,
+                                                                               site_a):
+    patient = register(coordinator, site_a, date_of_birth=date(2004, 6, 1)).patient  # 15 at registration 2020
+    build.consent(coordinator, patient)
+    client.force_login(coordinator)
+    page = client.get(reverse("casebook:form-new", args=[patient.subject_id, "baseline"])).content.decode()
+    assert "Lansky" in page and "the patient is 15 years old on 2020-03-09" in page
