@@ -1,4 +1,4 @@
-"""System checks guarding the engine's invariants. Ids are stable: trial.E001 to trial.E004."""
+"""System checks guarding the engine's invariants. Ids are stable: trial.E001 to trial.E005."""
 
 from django.core import checks
 
@@ -25,6 +25,10 @@ def check_models_are_site_scoped(crf_model_list) -> list[checks.CheckMessage]:
                                        hint="Use CrfQuerySet.as_manager().", obj=model, id="trial.E002"))
         if not hasattr(model, "history") or not issubclass(model, Crf):
             errors.append(checks.Error(f"{model._meta.label}: no audit history.", obj=model, id="trial.E003"))
+        declares_phase = any("crf_phase" in vars(klass) for klass in model.__mro__ if klass is not Crf)
+        if issubclass(model, Crf) and not declares_phase:
+            errors.append(checks.Error(f"{model._meta.label}: no crf_phase.", obj=model, id="trial.E005",
+                                       hint="Say where the form belongs (trial.crf.Phase); entry checks use it."))
         known = {m._meta.label for m in crf_model_list}
         for source in getattr(model, "crf_derived_from", ()):
             if source not in known:

@@ -18,6 +18,7 @@ from simple_history.models import HistoricalRecords
 
 from trial import access
 from trial.access import Action, SiteScopedQuerySet
+from trial.patients import patient_model
 
 
 class CrfStatus(models.TextChoices):
@@ -99,7 +100,7 @@ class Crf(models.Model):
     crf_repeating: bool = False  # several records per patient (daily assessments, relapses, ...)
     crf_order: int = 100  # position on the patient page
     crf_addable: bool = True  # False when the form is created by another service (e.g. with the patient)
-    crf_phase: str = Phase.ENROLLMENT
+    crf_phase: str  # every concrete CRF says where it belongs (system check trial.E005): no silent default
     # Labels ("app.Model") of the CRFs whose data this form's derived values are computed from. When one of
     # them is saved, this form's records for the same patient are re-derived (and audited) automatically.
     crf_derived_from: tuple[str, ...] = ()
@@ -194,16 +195,29 @@ def dependents_of(model: type[Crf]) -> list[type[Crf]]:
 def rederive(record: Crf, *, user) -> bool:
     """Recompute a saved record's derived values after one of its sources changed; audited when they change.
 
-    The record's typed data did not change, so its status stays; a locked record is left as it is (a data
-    review finds the mismatch instead). The caller holds the row lock.
+    Like an edit, a change of derived values voids source verification and signature (back to complete).
+    A change that would alter a locked record, or leave a record invalid (e.g. assent now required), is
+    refused: the source's save rolls back with a message naming the dependent form. The caller holds the
+    patient's lock.
     """
-    if record.status == CrfStatus.LOCKED:
-        return False
     names = record.derived_fields()
     before = [getattr(record, name) for name in names]
     record.derive()
     if [getattr(record, name) for name in names] == before:
         return False
+    label = str(record._meta.verbose_name)
+    if record.status == CrfStatus.LOCKED:
+        raise ValidationError(
+            _("This change would alter the values computed on the locked %(form)s form; ask a data manager to "
+              "unlock it first.") % {"form": label}, code="dependent_locked")
+    try:
+        record.full_clean(exclude=["site", "patient", "created_by", "updated_by"])
+    except ValidationError as invalid:
+        raise ValidationError(
+            _("This change would make the %(form)s form invalid: %(problem)s Correct that form first.")
+            % {"form": label, "problem": " ".join(invalid.messages)}, code="dependent_invalid") from invalid
+    if record.status in (CrfStatus.VERIFIED, CrfStatus.SIGNED):
+        record.status = CrfStatus.COMPLETE
     record.version += 1
     record.updated_by = user
     record._history_user = user
@@ -225,6 +239,11 @@ def _refresh_dependents(model: type[Crf], patient_id: int, user) -> None:
     for index, pks in sorted(existing.items()):
         for record in dependents[index].objects.select_for_update().filter(pk__in=pks).order_by("pk"):
             rederive(record, user=user)
+
+
+def _lock_patient(patient_id: int) -> None:
+    """Every write to a patient's forms holds the patient row first: one lock order for all of them."""
+    list(patient_model().objects.select_for_update().filter(pk=patient_id).values_list("pk", flat=True))
 
 
 def _require_reason(reason: str) -> None:
@@ -263,6 +282,7 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
         _apply(target, data)
     else:
         # Work on the locked, current row: the caller's copy may be stale in fields it did not touch.
+        _lock_patient(crf.patient_id)  # always patient first, then forms: concurrent edits cannot deadlock
         target = model.objects.select_for_update().get(pk=crf.pk)
         access.require(user, Action.ENTER_DATA, site=target.site_id)
         if target.status == CrfStatus.LOCKED:
@@ -348,6 +368,7 @@ def change_status(crf: Crf, *, user, transition: str, reason: str = "",
                   expected_version: int | None = None) -> Crf:
     """Move a form along draft → complete → verified → signed → locked; audited like any edit."""
     step = TRANSITIONS[transition]
+    _lock_patient(crf.patient_id)
     target = type(crf).objects.select_for_update().get(pk=crf.pk)
     access.require(user, step.action, site=target.site_id)
     if expected_version is not None and expected_version != target.version:

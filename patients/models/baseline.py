@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patients import rules
 from patients.models.codes import YesNo, check_date, date_of_birth
-from trial.crf import Crf
+from trial.crf import Crf, Phase
 from trial.ranges import measure
 
 
@@ -104,6 +104,7 @@ class Baseline(Crf):
     rules_version = models.CharField(_("rule version"), max_length=20, blank=True, editable=False)
 
     crf_order = 40
+    crf_phase = Phase.ENROLLMENT
     crf_derived_from = ("patients.Registration",)
 
     class Meta:

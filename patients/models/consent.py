@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patients import rules
 from patients.models.codes import check_date, date_of_birth
-from trial.crf import Crf
+from trial.crf import Crf, Phase
 
 
 class Consent(Crf):
@@ -30,6 +30,7 @@ class Consent(Crf):
     rules_version = models.CharField(_("rule version"), max_length=20, blank=True, editable=False)
 
     crf_order = 20
+    crf_phase = Phase.ENROLLMENT
     crf_derived_from = ("patients.Registration",)
 
     class Meta:

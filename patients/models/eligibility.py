@@ -11,7 +11,7 @@ from patients import rules
 from patients.models.baseline import Baseline
 from patients.models.codes import check_date
 from patients.models.diagnosis import DiagnosisHistory, InductionResponse
-from trial.crf import Crf
+from trial.crf import Crf, Phase
 
 
 class Outcome(models.TextChoices):
@@ -72,6 +72,7 @@ class Eligibility(Crf):
     rules_version = models.CharField(_("rule version"), max_length=20, blank=True, editable=False)
 
     crf_order = 50
+    crf_phase = Phase.ENROLLMENT
     crf_derived_from = ("patients.Registration", "patients.DiagnosisHistory", "patients.Relapse",
                         "patients.Baseline")
 

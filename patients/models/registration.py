@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from patients import rules
 from trial.access import SiteScopedQuerySet
-from trial.crf import AuditBypassError, Crf
+from trial.crf import AuditBypassError, Crf, Phase
 
 # A date of birth this far before registration is a typing error, not a pediatric patient.
 MAX_AGE_AT_REGISTRATION_YEARS = 25
@@ -98,6 +98,7 @@ class Registration(Crf):
     rules_version = models.CharField(_("rule version"), max_length=20, blank=True, editable=False)
 
     crf_order = 10
+    crf_phase = Phase.ENROLLMENT
     crf_addable = False
 
     class Meta:
@@ -124,8 +125,30 @@ class Registration(Crf):
                     "The date of birth %(value)s gives an age of %(age)s years; allowed: 0 to %(max)s.") % {
                     "value": self.date_of_birth.isoformat(), "age": self.age_years,
                     "max": MAX_AGE_AT_REGISTRATION_YEARS - 1}
+        if self.date_of_birth and "date_of_birth" not in errors and self.patient_id:
+            later = self._earliest_recorded_date()
+            if later and self.date_of_birth > later[1]:
+                errors["date_of_birth"] = _(
+                    "The date of birth %(value)s is after the %(what)s (%(date)s) already recorded for this "
+                    "patient.") % {"value": self.date_of_birth.isoformat(), "what": later[0],
+                                   "date": later[1].isoformat()}
         if errors:
             raise ValidationError(errors)
+
+    def _earliest_recorded_date(self):
+        """The earliest clinical date recorded on the patient's other forms: birth cannot come after it."""
+        from patients.models import Baseline, Consent, DiagnosisHistory, Relapse
+
+        candidates = [
+            (_("consent date"), Consent.objects.filter(patient_id=self.patient_id).values_list("consent_date")),
+            (_("initial diagnosis date"),
+             DiagnosisHistory.objects.filter(patient_id=self.patient_id).values_list("diagnosis_date")),
+            (_("first relapse date"), Relapse.objects.filter(patient_id=self.patient_id).values_list("relapse_date")),
+            (_("baseline assessment date"),
+             Baseline.objects.filter(patient_id=self.patient_id).values_list("assessment_date")),
+        ]
+        dated = [(what, row[0]) for what, rows in candidates for row in rows if row[0] is not None]
+        return min(dated, key=lambda item: item[1]) if dated else None
 
     def derive(self) -> None:
         if self.date_of_birth and self.registration_date and self.date_of_birth <= self.registration_date:

@@ -10,7 +10,7 @@ from django.utils import translation
 from patients.models import Baseline, Consent, DiagnosisHistory, Eligibility, Relapse
 from tests import enrollment as build
 from treatment.models import Debulking
-from trial.crf import RECOMPUTED_REASON, CrfStatus, save_crf
+from trial.crf import RECOMPUTED_REASON, CrfStatus, change_status, save_crf
 
 pytestmark = pytest.mark.django_db
 
@@ -229,17 +229,51 @@ def test_future_dates_are_refused_with_the_field_named(coordinator, registration
     assert not Consent.objects.exists()
 
 
-def test_a_locked_form_is_not_recomputed_behind_the_lock(coordinator, data_manager, registration_a):
-    from trial.crf import change_status
-
+def test_a_change_that_would_alter_a_locked_form_is_refused(coordinator, data_manager, registration_a):
     patient = registration_a.patient
     eligibility = build.enroll(coordinator, patient)
     change_status(eligibility, user=data_manager, transition="lock", expected_version=eligibility.version)
     baseline = Baseline.objects.get(patient=patient)
-    save_crf(baseline, user=coordinator, data={"performance_score": 70}, reason="Source says 70",
-             expected_version=baseline.version)
+    with pytest.raises(ValidationError, match="locked eligibility form"):
+        save_crf(baseline, user=coordinator, data={"performance_score": 70}, reason="Source says 70",
+                 expected_version=baseline.version)
+    assert Baseline.objects.get(pk=baseline.pk).performance_score == 90  # nothing half-written
     locked = Eligibility.objects.get(patient=patient)
     assert (locked.status, locked.outcome, locked.version) == ("locked", "eligible", eligibility.version)
+    save_crf(baseline, user=coordinator, data={"hemoglobin_g_dl": Decimal("9.9")}, reason="Typo",
+             expected_version=baseline.version)  # a change eligibility does not read goes through
+
+
+def test_a_recomputed_verified_form_returns_to_complete(coordinator, monitor, registration_a):
+    patient = registration_a.patient
+    eligibility = build.enroll(coordinator, patient)
+    change_status(eligibility, user=monitor, transition="verify", expected_version=eligibility.version)
+    baseline = Baseline.objects.get(patient=patient)
+    save_crf(baseline, user=coordinator, data={"performance_score": 70}, reason="Source says 70",
+             expected_version=baseline.version)
+    assert Eligibility.objects.get(pk=eligibility.pk).status == CrfStatus.COMPLETE
+
+
+def test_a_correction_that_would_invalidate_another_form_is_refused(coordinator, register, site_a):
+    patient = register(coordinator, site_a, date_of_birth=date(2011, 6, 1)).patient  # 8 on 2020-03-09
+    build.consent(coordinator, patient, assent_date=None)
+    registration = patient.registration
+    with pytest.raises(ValidationError, match="would make the consent form invalid"):
+        save_crf(registration, user=coordinator, data={"date_of_birth": date(2009, 6, 1)}, reason="Typo",
+                 expected_version=registration.version)
+    assert Consent.objects.get(patient=patient).assent_required is False
+
+
+def test_birth_cannot_move_after_a_recorded_diagnosis(coordinator, registration_a):
+    patient = registration_a.patient
+    build.consent(coordinator, patient)
+    build.diagnosis(coordinator, patient)
+    with pytest.raises(ValidationError) as refused:
+        save_crf(registration_a, user=coordinator, data={"date_of_birth": date(2017, 6, 1)}, reason="Typo",
+                 expected_version=registration_a.version)
+    assert refused.value.message_dict["date_of_birth"] == [
+        "The date of birth 2017-06-01 is after the initial diagnosis date (2016-04-20) already recorded for this "
+        "patient."]
 
 
 def test_a_value_outside_the_soft_range_is_listed_once_per_field(coordinator, registration_a):

@@ -85,3 +85,11 @@ def test_the_check_catches_a_derivation_from_something_that_is_not_a_crf(monkeyp
     monkeypatch.setattr(Eligibility, "crf_derived_from", ("patients.Baseline", "patients.Labs"))
     errors = check_models_are_site_scoped(crf_models())
     assert [(e.id, e.obj) for e in errors] == [("trial.E004", Eligibility)]
+
+
+def test_the_check_catches_a_form_that_does_not_say_its_phase(monkeypatch):
+    from treatment.models import Debulking
+
+    monkeypatch.delattr(Debulking, "crf_phase")
+    errors = check_models_are_site_scoped(crf_models())
+    assert [(e.id, e.obj) for e in errors] == [("trial.E005", Debulking)]
