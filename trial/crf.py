@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 from simple_history.models import HistoricalRecords
@@ -116,6 +116,10 @@ class Crf(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AuditBypassError("CRFs are never deleted; they are corrected with a reason")
+
+    # Entry fields this save changes (all of them on creation); set by save_crf before validation, so a
+    # clean() can skip cross-form checks whose inputs did not change.
+    crf_changed: frozenset[str] = frozenset()
 
     def crf_summary(self) -> str:
         """A few words that tell this record from its siblings on the patient page (repeating forms)."""
@@ -231,14 +235,27 @@ def _refresh_dependents(model: type[Crf], patient_id: int, user) -> None:
     if not dependents:
         return
     # One query finds which dependent records the patient has; only those are then locked and re-derived.
-    found = [d.objects.filter(patient_id=patient_id).values_list(models.Value(i), "pk")
-             for i, d in enumerate(dependents)]
-    existing: dict[int, list[int]] = {}
-    for index, pk in found[0].union(*found[1:], all=True):
-        existing.setdefault(index, []).append(pk)
+    with connection.cursor() as cursor:
+        cursor.execute(_dependents_sql(model, connection.vendor), [patient_id] * len(dependents))
+        existing: dict[int, list[int]] = {}
+        for index, pk in cursor.fetchall():
+            existing.setdefault(index, []).append(pk)
     for index, pks in sorted(existing.items()):
         for record in dependents[index].objects.select_for_update().filter(pk__in=pks).order_by("pk"):
             rederive(record, user=user)
+
+
+@functools.cache
+def _dependents_sql(model: type[Crf], vendor: str) -> str:
+    """SELECT <index>, id FROM <dependent table> WHERE patient_id = %s UNION ALL ... (built once per model)."""
+    quote = connection.ops.quote_name
+    # Identifiers come from model metadata and are quoted; the patient id is a bound parameter.
+    selects = []
+    for i, dependent in enumerate(dependents_of(model)):
+        table, pk = quote(dependent._meta.db_table), quote(dependent._meta.pk.column)
+        patient = quote(dependent._meta.get_field("patient").column)
+        selects.append(f"SELECT {i}, {pk} FROM {table} WHERE {patient} = %s")  # noqa: S608
+    return " UNION ALL ".join(selects)
 
 
 def _lock_patient(patient_id: int) -> None:
@@ -280,6 +297,7 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
         target.created_by = user
         target.status = CrfStatus.COMPLETE if complete else CrfStatus.DRAFT
         _apply(target, data)
+        target.crf_changed = frozenset(model.entry_fields())
     else:
         # Work on the locked, current row: the caller's copy may be stale in fields it did not touch.
         _lock_patient(crf.patient_id)  # always patient first, then forms: concurrent edits cannot deadlock
@@ -291,7 +309,8 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
             raise StaleEdit(target)
         before = {name: getattr(target, name) for name in model.entry_fields()}
         _apply(target, data)  # normalised before comparing: "abc" for "ABC" is no change
-        changed = any(getattr(target, name) != value for name, value in before.items())
+        target.crf_changed = frozenset(name for name, value in before.items() if getattr(target, name) != value)
+        changed = bool(target.crf_changed)
         new_status = target.status
         if target.status in (CrfStatus.VERIFIED, CrfStatus.SIGNED) and changed:
             new_status = CrfStatus.COMPLETE  # an edit voids source verification and signature

@@ -125,7 +125,7 @@ class Registration(Crf):
                     "The date of birth %(value)s gives an age of %(age)s years; allowed: 0 to %(max)s.") % {
                     "value": self.date_of_birth.isoformat(), "age": self.age_years,
                     "max": MAX_AGE_AT_REGISTRATION_YEARS - 1}
-        if self.date_of_birth and "date_of_birth" not in errors and self.patient_id:
+        if self.date_of_birth and "date_of_birth" not in errors and "date_of_birth" in self.crf_changed:
             later = self._earliest_recorded_date()
             if later and self.date_of_birth > later[1]:
                 errors["date_of_birth"] = _(
@@ -139,15 +139,15 @@ class Registration(Crf):
         """The earliest clinical date recorded on the patient's other forms: birth cannot come after it."""
         from patients.models import Baseline, Consent, DiagnosisHistory, Relapse
 
-        candidates = [
-            (_("consent date"), Consent.objects.filter(patient_id=self.patient_id).values_list("consent_date")),
-            (_("initial diagnosis date"),
-             DiagnosisHistory.objects.filter(patient_id=self.patient_id).values_list("diagnosis_date")),
-            (_("first relapse date"), Relapse.objects.filter(patient_id=self.patient_id).values_list("relapse_date")),
-            (_("baseline assessment date"),
-             Baseline.objects.filter(patient_id=self.patient_id).values_list("assessment_date")),
+        sources = [
+            (_("consent date"), Consent, "consent_date"),
+            (_("initial diagnosis date"), DiagnosisHistory, "diagnosis_date"),
+            (_("first relapse date"), Relapse, "relapse_date"),
+            (_("baseline assessment date"), Baseline, "assessment_date"),
         ]
-        dated = [(what, row[0]) for what, rows in candidates for row in rows if row[0] is not None]
+        dates = [model.objects.filter(patient_id=self.patient_id).values_list(models.Value(i), field)
+                 for i, (_what, model, field) in enumerate(sources)]
+        dated = [(sources[i][0], when) for i, when in dates[0].union(*dates[1:], all=True) if when is not None]
         return min(dated, key=lambda item: item[1]) if dated else None
 
     def derive(self) -> None:
