@@ -19,6 +19,7 @@ for prefix, viewset, basename in api_routes():
 
 casebook = ([
     path("<str:subject_id>/forms/<slug:form>/new/", views.crf_new, name="form-new"),
+    path("<str:subject_id>/forms/<slug:form>/preview/", views.crf_preview, name="form-preview"),
     path("<str:subject_id>/forms/<slug:form>/<int:pk>/", views.crf_detail, name="form"),
     path("<str:subject_id>/forms/<slug:form>/<int:pk>/status/", views.crf_transition, name="form-status"),
 ], "casebook")

@@ -1,5 +1,7 @@
 """The generic casebook form page: any CRF, rendered, saved and audited without code of its own."""
 
+import contextlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -57,14 +59,35 @@ def _derived_rows(crf: Crf) -> list[tuple[str, Crf, str]]:
     return [(type(crf)._meta.get_field(n).verbose_name, crf, n) for n in crf.derived_fields()]
 
 
-def _preview(model: type[Crf], patient, data: dict | None) -> Crf:
-    """An unsaved form with what was typed so far, its derived values computed as saving would."""
-    draft = model(patient=patient)
+def _preview(model: type[Crf], patient, data: dict | None, base: Crf | None = None) -> Crf:
+    """An unsaved copy of the form with what was typed so far, its derived values computed as saving would."""
+    draft = base if base is not None else model(patient=patient)
     for name, value in (data or {}).items():
         setattr(draft, name, value)
     draft.normalize()
-    draft.derive()
+    # Half-typed input: the values computed so far are shown; saving validates properly.
+    with contextlib.suppress(TypeError, ValueError, ArithmeticError):
+        draft.derive()
     return draft
+
+
+@login_required
+@require_POST
+def crf_preview(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
+    """The derived values for what is on the page now, not saved (htmx swaps them in as the user types)."""
+    patient = visible_patient_or_404(request.user, subject_id)
+    model = _model_or_404(form)
+    record_pk = request.POST.get("record", "")
+    base = None
+    if record_pk:
+        if not record_pk.isdigit():
+            raise Http404
+        base = access.get_visible_or_404(model.objects.all(), request.user, pk=int(record_pk), patient=patient)
+    bound = form_class_for(model)(request.POST, instance=base or model(patient=patient))
+    bound.is_valid()  # keeps the valid fields in cleaned_data; nothing is saved
+    typed = {name: bound.cleaned_data[name] for name in model.entry_fields() if name in bound.cleaned_data}
+    draft = _preview(model, patient, typed, base=base)
+    return render(request, "trial/_derived.html", {"derived": _derived_rows(draft), "preview": True})
 
 
 @login_required

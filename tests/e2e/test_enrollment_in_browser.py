@@ -63,6 +63,7 @@ def _enroll(page, base: str, initials: str, performance: str) -> str:
     page.click(f"a[href='/patients/{subject}/forms/baseline/new/']")
     assert "Lansky" in page.locator("label[for=id_performance_score]").inner_text()  # the scale for a 7-year-old
     _fill(page, {**BASELINE, "performance_score": performance})
+    page.locator("[data-derived=bsa_m2]", has_text="1.06 m²").wait_for()  # computed as typed, before saving
     page.click("button[name=save_complete]")
     page.wait_for_selector(".message.success")
     assert page.locator("[data-derived=wbc_category]").inner_text() == "< 10,000 /µL"

@@ -153,3 +153,33 @@ def test_a_new_baseline_offers_the_scale_for_the_age_at_registration_not_today(c
     client.force_login(coordinator)
     page = client.get(reverse("casebook:form-new", args=[patient.subject_id, "baseline"])).content.decode()
     assert "Lansky" in page and "the patient is 15 years old on 2020-03-09" in page
+
+
+def test_the_preview_computes_derived_values_from_the_typed_ones_without_saving(client, coordinator,
+                                                                               registration_a):
+    patient = registration_a.patient
+    build.consent(coordinator, patient)
+    client.force_login(coordinator)
+    url = reverse("casebook:form-preview", args=[patient.subject_id, "baseline"])
+    typed = {"assessment_date": "2020-03-10", "weight_kg": "50", "height_cm": "165", "wbc_per_ul": "52000"}
+    fragment = client.post(url, typed, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-derived="bsa_m2">1.51 m²<' in fragment
+    assert 'data-derived="wbc_category">&gt; 50,000 /µL<' in fragment
+    assert 'data-derived="performance_scale">Lansky' in fragment
+    half_typed = client.post(url, {"weight_kg": "5x", "height_cm": "165"}).content.decode()
+    assert 'data-derived="bsa_m2">—<' in half_typed
+    from patients.models import Baseline
+
+    assert not Baseline.objects.exists()
+
+
+def test_the_preview_of_a_saved_form_starts_from_its_stored_values(client, coordinator, registration_a):
+    patient = registration_a.patient
+    build.consent(coordinator, patient)
+    baseline = build.baseline(coordinator, patient)
+    client.force_login(coordinator)
+    url = reverse("casebook:form-preview", args=[patient.subject_id, "baseline"])
+    fragment = client.post(url, {"record": baseline.pk, "wbc_per_ul": "60000"}).content.decode()
+    assert 'data-derived="wbc_category">&gt; 50,000 /µL<' in fragment
+    baseline.refresh_from_db()
+    assert baseline.wbc_category == "lt_10000" and baseline.version == 1
