@@ -43,9 +43,11 @@ def eligibility(user, patient, when: date = date(2020, 3, 12)) -> Eligibility:
     return save_crf(Eligibility(patient=patient), user=user, data={"assessment_date": when}, complete=True)
 
 
-def enroll(user, patient, *, relapses=(date(2017, 8, 1), date(2019, 11, 5)), **baseline_changes) -> Eligibility:
+def enroll(user, patient, *, relapses=(date(2017, 8, 1), date(2019, 11, 5)), consent_given: bool = False,
+           **baseline_changes) -> Eligibility:
     """Consent, diagnosis with relapses, baseline and eligibility: by default an eligible second relapse."""
-    consent(user, patient)
+    if not consent_given:
+        consent(user, patient)
     diagnosis(user, patient)
     for when in relapses:
         relapse(user, patient, when)

@@ -96,6 +96,10 @@ def crf_new(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
     model = _model_or_404(form)
     if not model.crf_addable or not access.can(request.user, Action.ENTER_DATA, site=patient.site_id):
         raise PermissionDenied
+    if not model.crf_repeating:
+        existing = model.objects.visible_to(request.user).filter(patient=patient).first()
+        if existing is not None:  # a one-per-patient form that exists already: open it instead
+            return redirect(crf_url(existing))
     refusal = entry_refusal(patient, model)
     form_class = form_class_for(model)
     crf_form = form_class(request.POST or None, instance=model(patient=patient), editable=refusal is None)

@@ -94,7 +94,7 @@ class DiagnosisHistory(Crf):
                                           help_text=_("Only when the main finding is “Other”."))
     frontline_protocol = models.CharField(_("front-line protocol"), max_length=100,
                                           help_text=_("e.g. St. Jude Total XV, BFM 2009."))
-    frontline_status = models.CharField(_("front-line therapy"), max_length=10, choices=FrontlineStatus.choices)
+    frontline_status = models.CharField(_("front-line therapy status"), max_length=10, choices=FrontlineStatus.choices)
     frontline_end_date = models.DateField(_("end date of front-line therapy"), null=True, blank=True,
                                           help_text=_("End of maintenance; only when front-line therapy was "
                                                       "completed."))

@@ -84,13 +84,17 @@ def test_screen_failure_page_lists_the_failed_criteria(client, coordinator, regi
 
 def test_every_new_form_page_opens_with_its_computed_preview(client, coordinator, registration_a):
     patient = registration_a.patient
-    build.enroll(coordinator, patient)
+    build.consent(coordinator, patient)
     client.force_login(coordinator)
     for model in crf_models():
-        if not model.crf_addable:
-            continue
-        response = client.get(reverse("casebook:form-new", args=[patient.subject_id, model.crf_slug()]))
-        assert response.status_code == 200, model
+        if model.crf_addable and model is not Consent:
+            response = client.get(reverse("casebook:form-new", args=[patient.subject_id, model.crf_slug()]))
+            assert response.status_code == 200, model
+    build.enroll(coordinator, Patient.objects.get(pk=registration_a.patient.pk), consent_given=True)
+    for model in crf_models():
+        if model.crf_repeating:
+            response = client.get(reverse("casebook:form-new", args=[patient.subject_id, model.crf_slug()]))
+            assert response.status_code == 200, model
 
 
 def test_eligibility_preview_shows_the_evaluation_before_saving(client, coordinator, registration_a):
@@ -183,3 +187,12 @@ def test_the_preview_of_a_saved_form_starts_from_its_stored_values(client, coord
     assert 'data-derived="wbc_category">&gt; 50,000 /µL<' in fragment
     baseline.refresh_from_db()
     assert baseline.wbc_category == "lt_10000" and baseline.version == 1
+
+
+def test_entering_a_one_per_patient_form_again_opens_the_existing_one(client, coordinator, registration_a):
+    consent = build.consent(coordinator, registration_a.patient)
+    client.force_login(coordinator)
+    response = client.get(reverse("casebook:form-new", args=[registration_a.patient.subject_id, "consent"]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("casebook:form", args=[registration_a.patient.subject_id, "consent",
+                                                                  consent.pk])
