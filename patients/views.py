@@ -1,5 +1,7 @@
 """Patient list, registration and the patient page (the casebook's table of contents)."""
 
+import csv
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -94,8 +96,29 @@ def screening_log_page(request: HttpRequest) -> HttpResponse:
     if site_code:
         patients = patients.filter(site__code=site_code)
     totals, rows = screening_log(patients)
+    if request.GET.get("download") == "csv":
+        return _screening_log_csv(rows)
     return render(request, "patients/screening_log.html", {
         "totals": totals, "rows": rows, "states": list(EnrollmentState), "site_code": site_code,
         "sites": access.sites_where(request.user, Action.VIEW),
         "failures": [r for r in rows if r.state == EnrollmentState.SCREEN_FAILURE],
     })
+
+
+def _screening_log_csv(rows) -> HttpResponse:
+    """The screening log as a spreadsheet file (UTF-8 with BOM so Excel opens accents right)."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="screening-log.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow([_("Subject ID"), _("Site"), _("Registration date"), _("Consent"), _("Consent withdrawn"),
+                     _("Eligibility reviewed"), _("Status"), _("Criteria not met")])
+    for row in rows:
+        def iso(obj, name):
+            value = getattr(obj, name, None) if obj is not None else None
+            return value.isoformat() if value else ""
+
+        writer.writerow([row.patient.subject_id, row.patient.site.code, iso(row.registration, "registration_date"),
+                         iso(row.consent, "consent_date"), iso(row.consent, "withdrawal_date"),
+                         iso(row.eligibility, "assessment_date"), row.state.label, "; ".join(row.failed)])
+    return response

@@ -196,3 +196,14 @@ def test_entering_a_one_per_patient_form_again_opens_the_existing_one(client, co
     assert response.status_code == 302
     assert response["Location"] == reverse("casebook:form", args=[registration_a.patient.subject_id, "consent",
                                                                   consent.pk])
+
+
+def test_screening_log_downloads_as_csv_with_the_reasons(client, coordinator, registration_a):
+    build.enroll(coordinator, registration_a.patient, performance_score=80)
+    client.force_login(coordinator)
+    response = client.get(reverse("patients:screening-log"), {"download": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Subject ID,Site,Registration date")
+    assert lines[1] == (f"{registration_a.patient.subject_id},MX01,2020-03-09,2020-03-09,,2020-03-12,Screen failure,"
+                        '"Performance status above 80 (Lansky under 16 years, Karnofsky from 16)"')
