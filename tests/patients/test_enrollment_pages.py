@@ -207,3 +207,16 @@ def test_screening_log_downloads_as_csv_with_the_reasons(client, coordinator, re
     assert lines[0].startswith("Subject ID,Site,Registration date")
     assert lines[1] == (f"{registration_a.patient.subject_id},MX01,2020-03-09,2020-03-09,,2020-03-12,Screen failure,"
                         '"Performance status above 80 (Lansky under 16 years, Karnofsky from 16)"')
+
+
+def test_incomplete_eligibility_says_which_data_and_forms_are_missing(client, coordinator, registration_a):
+    patient = registration_a.patient
+    build.consent(coordinator, patient)
+    build.diagnosis(coordinator, patient)
+    build.relapse(coordinator, patient, date(2019, 11, 5))
+    build.eligibility(coordinator, patient)
+    client.force_login(coordinator)
+    page = client.get(reverse("patients:detail", args=[patient.subject_id])).content.decode()
+    banner = page.split('id="eligibility-pending-banner"')[1].split("</div>")[0]
+    assert "Performance status above 80" in banner and "(Baseline)" in banner
+    assert "Age 0 to 18 years" not in banner
