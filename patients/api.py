@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.response import Response
 
@@ -110,10 +110,11 @@ class ScreeningLogRowSerializer(serializers.Serializer):
     subject_id = serializers.CharField(source="patient.subject_id")
     site = serializers.CharField(source="patient.site.code")
     state = serializers.ChoiceField(choices=EnrollmentState.choices)
-    registration_date = serializers.DateField(source="registration.registration_date", default=None)
-    consent_date = serializers.DateField(source="consent.consent_date", default=None)
-    withdrawal_date = serializers.DateField(source="consent.withdrawal_date", default=None)
-    eligibility_review_date = serializers.DateField(source="eligibility.assessment_date", default=None)
+    registration_date = serializers.DateField(source="registration.registration_date", default=None, allow_null=True)
+    consent_date = serializers.DateField(source="consent.consent_date", default=None, allow_null=True)
+    withdrawal_date = serializers.DateField(source="consent.withdrawal_date", default=None, allow_null=True)
+    eligibility_review_date = serializers.DateField(source="eligibility.assessment_date", default=None,
+                                                    allow_null=True)
     failed_criteria = serializers.SerializerMethodField(help_text="Codes of the criteria not met (screen failures).")
 
     def get_failed_criteria(self, row) -> list[str]:
@@ -126,7 +127,8 @@ class ScreeningLogViewSet(viewsets.ViewSet):
 
     serializer_class = ScreeningLogRowSerializer
 
-    @extend_schema(responses=ScreeningLogRowSerializer(many=True))
+    @extend_schema(responses=ScreeningLogRowSerializer(many=True),
+                   parameters=[OpenApiParameter("site", str, description="Site code, e.g. MX01")])
     def list(self, request, format=None):  # noqa: A002 - DRF passes the format suffix under this name
         patients = Patient.objects.visible_to(request.user)
         if request.query_params.get("site"):

@@ -85,7 +85,7 @@ def can(user, action: str, *, site: Site | int) -> bool:
 def require(user, action: str, *, site: Site | int) -> None:
     """Raise PermissionDenied unless one of the user's roles allows `action` at `site`."""
     if not can(user, action, site=site):
-        raise PermissionDenied(action)
+        raise PermissionDenied(_("Your role at this site does not allow this."))
 
 
 def sites_where(user, action: str) -> models.QuerySet[Site]:

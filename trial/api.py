@@ -6,6 +6,7 @@ A concrete CRF needs no API code; an app registers a viewset only where creation
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -127,7 +128,7 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
                                        complete=serializer.validated_data.get("complete", False))
 
     @extend_schema(responses=AuditEntrySerializer)
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk=None, **kwargs) -> Response:
         """The audit trail of this record: who, when (UTC), what changed from → to, and why."""
         return Response([e.as_dict() for e in history_entries(self.get_object())])
@@ -182,7 +183,8 @@ def api_routes() -> list[tuple[str, type[viewsets.ViewSetMixin], str]]:
 
 
 def exception_handler(exc, context):
-    """StaleEdit → 409 with the newer data, CrfLocked → 403, model validation → 400 per field."""
+    """StaleEdit → 409 with the newer data, CrfLocked → 403, model validation → 400 per field, and a value the
+    database cannot hold (e.g. a NUL character in a lookup, which PostgreSQL refuses) → 400, not a 500."""
     if isinstance(exc, StaleEdit):
         view = context["view"]
         current = view.get_serializer(exc.current).data
@@ -192,6 +194,9 @@ def exception_handler(exc, context):
                          "current": current}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, CrfLocked):
         return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, DataError):
+        return Response({"detail": _("The request contains a value that cannot be stored (for example a NUL "
+                                     "character).")}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         body = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)

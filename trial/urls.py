@@ -42,3 +42,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", RedirectView.as_view(url="/static/trial/favicon.svg", permanent=True)),
 ]
+
+handler404 = "trial.views.not_found"

@@ -6,11 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.defaults import page_not_found
 
 from trial import access
 from trial.access import Action
@@ -202,6 +203,13 @@ def data_review(request: HttpRequest) -> HttpResponse:
         findings.extend(queryset_findings(queryset))
     findings.sort(key=lambda f: (f.record.patient.subject_id, f.record.crf_order, f.field))
     return render(request, "trial/data_review.html", {"findings": findings})
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for an address no route matches: JSON under /api/ (what API clients parse), the page otherwise."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)
+    return page_not_found(request, exception)
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
