@@ -77,10 +77,11 @@ def screening_log(patients: models.QuerySet) -> tuple[list[SiteTotals], list[Log
     """Totals per site and one row per patient, from a (site-scoped) patient queryset; a constant number of
     queries whatever the number of patients."""
     rows, totals = [], {}
-    for patient in patients.select_related("site", "registration", "consent", "eligibility").order_by("subject_id"):
+    related = ("site", "registration", "consent", "eligibility", "diagnosis", "baseline")
+    for patient in patients.select_related(*related).order_by("subject_id"):
         state = enrollment_state(patient)
         eligibility = _related(patient, "eligibility")
-        failed = eligibility.failed_wording() if eligibility is not None and eligibility.is_screen_failure else []
+        failed = eligibility.failed_with_values() if eligibility is not None and eligibility.is_screen_failure else []
         rows.append(LogRow(patient, state, failed))
         site = totals.setdefault(patient.site.code, SiteTotals(patient.site.code, patient.site.name))
         site.counts[state] += 1

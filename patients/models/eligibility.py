@@ -49,6 +49,13 @@ class CriterionLine:
     source: str
 
 
+def _related(patient, name: str):
+    try:
+        return getattr(patient, name)
+    except models.ObjectDoesNotExist:
+        return None
+
+
 def _codes(value: str) -> list[rules.Criterion]:
     return [rules.Criterion(code) for code in value.split(",") if code]
 
@@ -125,6 +132,41 @@ class Eligibility(Crf):
 
     def failed_wording(self) -> list[str]:
         return [str(CRITERION_WORDING[c]) for c in _codes(self.failed_criteria)]
+
+    def failed_with_values(self) -> list[str]:
+        """Each failed criterion with what the forms recorded, e.g. "… — recorded: Lansky 80"."""
+        recorded = self.recorded_values()
+        return [_("%(criterion)s — recorded: %(value)s") % {"criterion": CRITERION_WORDING[c], "value": recorded[c]}
+                if recorded.get(c) else str(CRITERION_WORDING[c]) for c in _codes(self.failed_criteria)]
+
+    def recorded_values(self) -> dict[rules.Criterion, str]:
+        """The values each criterion was judged on, in words (read through the patient's related forms)."""
+        patient = self.patient
+        registration = _related(patient, "registration")
+        diagnosis = _related(patient, "diagnosis")
+        baseline = _related(patient, "baseline")
+        values: dict[rules.Criterion, str] = {}
+        if registration is not None and registration.age_years is not None:
+            values[rules.Criterion.AGE] = _("%(years)s years at registration") % {"years": registration.age_years}
+        parts = []
+        if diagnosis is not None:
+            parts.append(str(diagnosis.get_immunophenotype_display()))
+        if baseline is not None and baseline.cd19_pct is not None:
+            parts.append(_("CD19 on %(pct)s %% of blasts") % {"pct": baseline.cd19_pct})
+        if parts:
+            values[rules.Criterion.CD19_PRE_B] = "; ".join(parts)
+        if diagnosis is not None:
+            values[rules.Criterion.RELAPSED_OR_REFRACTORY] = _(
+                "%(count)s relapse(s); most recent induction: %(response)s") % {
+                "count": diagnosis.relapse_count, "response": diagnosis.get_last_induction_response_display()}
+            if diagnosis.latest_relapse_site:
+                values[rules.Criterion.NOT_ISOLATED_EM_RELAPSE] = _("latest relapse %(date)s: %(site)s") % {
+                    "date": diagnosis.latest_relapse_date.isoformat() if diagnosis.latest_relapse_date else "—",
+                    "site": diagnosis.get_latest_relapse_site_display()}
+        if baseline is not None and baseline.performance_score is not None:
+            scale = baseline.get_performance_scale_display().split(" (")[0]
+            values[rules.Criterion.PERFORMANCE] = f"{scale} {baseline.performance_score}"
+        return values
 
     def checklist(self) -> list[CriterionLine]:
         return [CriterionLine(c.value, str(CRITERION_WORDING[c]), getattr(self, name), str(CRITERION_SOURCE[c]))

@@ -206,7 +206,8 @@ def test_screening_log_downloads_as_csv_with_the_reasons(client, coordinator, re
     lines = response.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("Subject ID,Site,Registration date")
     assert lines[1] == (f"{registration_a.patient.subject_id},MX01,2020-03-09,2020-03-09,,2020-03-12,Screen failure,"
-                        '"Performance status above 80 (Lansky under 16 years, Karnofsky from 16)"')
+                        '"Performance status above 80 (Lansky under 16 years, Karnofsky from 16) — recorded: Lansky '
+                        'play-performance 80"')
 
 
 def test_incomplete_eligibility_says_which_data_and_forms_are_missing(client, coordinator, registration_a):
@@ -220,3 +221,13 @@ def test_incomplete_eligibility_says_which_data_and_forms_are_missing(client, co
     banner = page.split('id="eligibility-pending-banner"')[1].split("</div>")[0]
     assert "Performance status above 80" in banner and "(Baseline)" in banner
     assert "Age 0 to 18 years" not in banner
+
+
+def test_screening_log_reads_a_constant_number_of_queries(client, coordinator, register, site_a,
+                                                          django_assert_max_num_queries):
+    for initials in ("AAA", "BBB", "CCC", "DDD"):
+        build.enroll(coordinator, register(coordinator, site_a, initials=initials).patient, performance_score=80)
+    client.force_login(coordinator)
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("patients:screening-log")).content.decode()
+    assert page.count("recorded: Lansky play-performance 80") == 4
