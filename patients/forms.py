@@ -36,6 +36,8 @@ class RegisterPatientForm(generic_form_class(Registration)):
 class BaselineForm(generic_form_class(Baseline)):
     """Offers the performance scale that fits the patient's age on the assessment date (PS-1)."""
 
+    live_fields = ("performance_score",)  # re-offered as the assessment date is typed
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         on = self._assessment_date()
@@ -43,6 +45,7 @@ class BaselineForm(generic_form_class(Baseline)):
         field = self.fields["performance_score"]
         if scale is None:
             return
+        field.offer_key = scale.value  # the page re-offers the field only when this changes
         wording = WORDING[scale]
         field.label = format_lazy("{} · {}", field.label, PerformanceScale(scale.value).label)
         field.choices = [("", "---------"), *((s, f"{s} — {wording[s]}") for s in rules.PERFORMANCE_SCORES)]

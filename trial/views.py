@@ -88,7 +88,14 @@ def crf_preview(request: HttpRequest, subject_id: str, form: str) -> HttpRespons
     bound.is_valid()  # keeps the valid fields in cleaned_data; nothing is saved
     typed = {name: bound.cleaned_data[name] for name in model.entry_fields() if name in bound.cleaned_data}
     draft = _preview(model, patient, typed, base=base)
-    return render(request, "trial/_derived.html", {"derived": _derived_rows(draft), "preview": True})
+    # Fields whose offer depends on other typed values (e.g. the performance scale on the assessment date)
+    # are re-rendered from the draft and swapped in place (htmx out-of-band), without validation errors.
+    # Only when what they offer changed, so a choice being made is never replaced under the user's hand.
+    fresh = form_class_for(model)(instance=draft)
+    live = [fresh[name] for name in getattr(fresh, "live_fields", ()) if name in fresh.fields
+            and request.POST.get(f"_offer_{name}") != getattr(fresh.fields[name], "offer_key", None)]
+    return render(request, "trial/_preview.html", {"derived": _derived_rows(draft), "preview": True,
+                                                   "live_fields": live})
 
 
 @login_required

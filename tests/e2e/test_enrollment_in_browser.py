@@ -1,11 +1,15 @@
 """A coordinator enrolls a patient end to end in the browser; a second patient fails on Lansky 80."""
 
+from datetime import date
+
 import pytest
 from django.utils import translation
 
 from patients.models import Eligibility
 from patients.models.eligibility import Outcome
-from tests.conftest import PASSWORD
+from patients.services import register_patient
+from tests import enrollment as build
+from tests.conftest import PASSWORD, REGISTRATION
 from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -109,3 +113,22 @@ def test_coordinator_enrolls_an_eligible_patient_then_a_lansky_screen_failure(li
     page.screenshot(path=str(ARTIFACTS / "screening-log.png"), full_page=True)
     outcomes = dict(Eligibility.objects.values_list("patient__subject_id", "outcome"))
     assert outcomes == {eligible: "eligible", failure: "screen_failure"}
+
+
+def test_the_performance_scale_follows_the_assessment_date_as_it_is_typed(live_server, browser_page, coordinator,
+                                                                          site_a):
+    patient = register_patient(user=coordinator, site=site_a,
+                               data={**REGISTRATION, "date_of_birth": date(2004, 3, 10)}).patient  # 15 on 2020-03-09
+    build.consent(coordinator, patient)
+    page, base = browser_page, live_server.url
+    page.goto(f"{base}/")
+    page.fill("#id_username", "coord.a")
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    page.goto(f"{base}/patients/{patient.subject_id}/forms/baseline/new/")
+    assert "Lansky" in page.locator("label[for=id_performance_score]").inner_text()
+    page.fill("#id_assessment_date", "2020-03-10")  # the 16th birthday
+    page.locator("label[for=id_performance_score]", has_text="Karnofsky").wait_for()
+    page.select_option("#id_performance_score", "90")
+    assert "Karnofsky" in page.locator("[data-derived=performance_scale]").inner_text()

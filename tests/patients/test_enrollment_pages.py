@@ -231,3 +231,20 @@ def test_screening_log_reads_a_constant_number_of_queries(client, coordinator, r
     with django_assert_max_num_queries(12):
         page = client.get(reverse("patients:screening-log")).content.decode()
     assert page.count("recorded: Lansky play-performance 80") == 4
+
+
+def test_typing_the_assessment_date_re_offers_the_performance_scale(client, coordinator, register, site_a):
+    patient = register(coordinator, site_a, date_of_birth=date(2004, 3, 10)).patient  # 15 at registration
+    build.consent(coordinator, patient)
+    client.force_login(coordinator)
+    url = reverse("casebook:form-preview", args=[patient.subject_id, "baseline"])
+    before = client.post(url, {"assessment_date": "2020-03-09", "performance_score": "90"}).content.decode()
+    same = client.post(url, {"assessment_date": "2020-03-09", "performance_score": "90",
+                             "_offer_performance_score": "lansky"}).content.decode()
+    assert 'id="field-performance_score"' not in same  # nothing changed: the field is left alone
+    after = client.post(url, {"assessment_date": "2020-03-10", "performance_score": "90",
+                              "_offer_performance_score": "lansky"}).content.decode()
+    assert 'id="field-performance_score" class="field required" hx-swap-oob="true"' in after
+    assert "90 — Minor restrictions in physically strenuous activity" in before
+    assert '<option value="90" selected>90 — Able to carry on normal activity' in after
+    assert 'class="error"' not in after.split('id="field-performance_score"')[1]
