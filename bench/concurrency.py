@@ -29,16 +29,13 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
+from bench.scratch import scratch_study  # noqa: E402
 from patients.models import Baseline, Consent, DiagnosisHistory  # noqa: E402
 from patients.services import register_patient  # noqa: E402
-from sites.models import Membership, Role, Site  # noqa: E402
 from tests import enrollment as build  # noqa: E402
 
 FORMS = [("baseline", Baseline, "comorbidities"), ("diagnosishistory", DiagnosisHistory, "frontline_protocol"),
@@ -47,18 +44,9 @@ FORMS = [("baseline", Baseline, "comorbidities"), ("diagnosishistory", Diagnosis
 
 def main(workers: int, seconds: float) -> None:
     logging.getLogger("django.request").setLevel(logging.ERROR)  # 409s are expected here, not news
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
     if connection.vendor != "postgresql":
         sys.exit("M1 needs PostgreSQL: set DATABASE_URL=postgres://...")
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        site = Site.objects.create(code="MX09", name="Bench", city="CDMX")
-        users = []
-        for i in range(workers):
-            user = get_user_model().objects.create_user(f"coord{i}", password="bench-password-123")
-            Membership.objects.create(user=user, site=site, role=Role.COORDINATOR)
-            users.append(user)
+    with scratch_study(coordinators=workers) as (site, users):
         patients = []
         for i in range(3):
             reg = register_patient(user=users[0], site=site, data={
@@ -123,9 +111,6 @@ def main(workers: int, seconds: float) -> None:
         print(f"  acknowledged writes missing from the audit trail (lost updates): {lost}")
         print(f"  server errors (5xx): {sum(c for s, c in statuses.items() if s >= 500)}; "
               f"conflicts answered 409: {statuses[409]}")
-    finally:
-        connection.close()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -22,15 +22,12 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 
+from bench.scratch import scratch_study  # noqa: E402
 from patients.models import Baseline, Relapse  # noqa: E402
 from patients.services import register_patient  # noqa: E402
-from sites.models import Membership, Role, Site  # noqa: E402
 from tests import enrollment as build  # noqa: E402
 from treatment.models import Debulking  # noqa: E402
 from trial.crf import save_crf  # noqa: E402
@@ -61,13 +58,7 @@ def page(client: Client, url: str, label: str, repeat: int = 5) -> None:
 
 
 def main(n: int) -> None:
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        site = Site.objects.create(code="MX09", name="Bench", city="CDMX")
-        user = get_user_model().objects.create_user("bench", password="bench-password-123")
-        Membership.objects.create(user=user, site=site, role=Role.COORDINATOR)
+    with scratch_study() as (site, (user,)):
         patients = []
         start = time.perf_counter()
         for i in range(n):
@@ -97,8 +88,6 @@ def main(n: int) -> None:
         page(client, "/patients/screening-log/", f"screening log ({n} patients)")
         page(client, "/patients/", "patient list (50 per page)")
         page(client, "/review/", "data review (every CRF scanned for soft-range values)")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

@@ -22,15 +22,12 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
+from bench.scratch import scratch_study  # noqa: E402
 from patients.models import Patient, Registration  # noqa: E402
-from sites.models import Membership, Role, Site  # noqa: E402
 from trial.crf import save_crf  # noqa: E402
 
 DATA = {"initials": "ABC", "sex": "F", "date_of_birth": date(2012, 5, 3), "registration_date": date(2020, 3, 9)}
@@ -45,13 +42,7 @@ def timed(label: str, n: int, work) -> float:
 
 
 def main(n: int) -> None:
-    setup_test_environment()
-    settings.ALLOWED_HOSTS = ["testserver"]
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    try:
-        site = Site.objects.create(code="MX09", name="Bench", city="CDMX")
-        user = get_user_model().objects.create_user("bench", password="bench-password-123")
-        Membership.objects.create(user=user, site=site, role=Role.COORDINATOR)
+    with scratch_study() as (site, (user,)):
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
         payload = {**DATA, "date_of_birth": "2012-05-03", "registration_date": "2020-03-09"}
@@ -99,8 +90,6 @@ def main(n: int) -> None:
         print(f"  ratio API/bare: create {api_c / bare_c:.2f}x, correction {api_u / bare_u:.2f}x (target <= 3x)")
         print(f"  ratio save_crf/bare: correction {engine_u / bare_u:.2f}x; "
               f"request handling alone is {api_root / bare_u:.2f}x a bare save")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":
