@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from patients.models import Consent, Eligibility, Patient
+from patients.models.codes import form_of
 
 
 class EnrollmentState(models.TextChoices):
@@ -17,17 +18,10 @@ class EnrollmentState(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Consent withdrawn")
 
 
-def _related(patient: Patient, name: str):
-    try:
-        return getattr(patient, name)
-    except models.ObjectDoesNotExist:
-        return None
-
-
 def enrollment_state(patient: Patient) -> EnrollmentState:
     """Withdrawal overrides everything; then eligibility's outcome; before consent nothing else counts."""
-    consent: Consent | None = _related(patient, "consent")
-    eligibility: Eligibility | None = _related(patient, "eligibility")
+    consent: Consent | None = form_of(patient, "consent")
+    eligibility: Eligibility | None = form_of(patient, "eligibility")
     if consent is None:
         return EnrollmentState.AWAITING_CONSENT
     if consent.withdrawn:
@@ -47,15 +41,15 @@ class LogRow:
 
     @property
     def registration(self):
-        return _related(self.patient, "registration")
+        return form_of(self.patient, "registration")
 
     @property
     def eligibility(self):
-        return _related(self.patient, "eligibility")
+        return form_of(self.patient, "eligibility")
 
     @property
     def consent(self):
-        return _related(self.patient, "consent")
+        return form_of(self.patient, "consent")
 
 
 @dataclass
@@ -80,7 +74,7 @@ def screening_log(patients: models.QuerySet) -> tuple[list[SiteTotals], list[Log
     related = ("site", "registration", "consent", "eligibility", "diagnosis", "baseline")
     for patient in patients.select_related(*related).order_by("subject_id"):
         state = enrollment_state(patient)
-        eligibility = _related(patient, "eligibility")
+        eligibility = form_of(patient, "eligibility")
         failed = eligibility.failed_with_values() if eligibility is not None and eligibility.is_screen_failure else []
         rows.append(LogRow(patient, state, failed))
         site = totals.setdefault(patient.site.code, SiteTotals(patient.site.code, patient.site.name))

@@ -13,6 +13,14 @@ class YesNo(models.TextChoices):
     NO = "N", _("No")
 
 
+def form_of(patient, name: str):
+    """The patient's one-per-patient form behind reverse accessor `name` (e.g. "consent"), or None."""
+    try:
+        return getattr(patient, name)
+    except models.ObjectDoesNotExist:
+        return None
+
+
 def date_of_birth(patient) -> date | None:
     registration = getattr(patient, "registration", None) if patient is not None else None
     return registration.date_of_birth if registration is not None else None

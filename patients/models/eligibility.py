@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patients import rules
 from patients.models.baseline import Baseline
-from patients.models.codes import check_date
+from patients.models.codes import check_date, form_of
 from patients.models.diagnosis import DiagnosisHistory, InductionResponse
 from trial.crf import Crf, Phase
 
@@ -47,13 +47,6 @@ class CriterionLine:
     text: str
     met: bool | None
     source: str
-
-
-def _related(patient, name: str):
-    try:
-        return getattr(patient, name)
-    except models.ObjectDoesNotExist:
-        return None
 
 
 def _codes(value: str) -> list[rules.Criterion]:
@@ -142,9 +135,9 @@ class Eligibility(Crf):
     def recorded_values(self) -> dict[rules.Criterion, str]:
         """The values each criterion was judged on, in words (read through the patient's related forms)."""
         patient = self.patient
-        registration = _related(patient, "registration")
-        diagnosis = _related(patient, "diagnosis")
-        baseline = _related(patient, "baseline")
+        registration = form_of(patient, "registration")
+        diagnosis = form_of(patient, "diagnosis")
+        baseline = form_of(patient, "baseline")
         values: dict[rules.Criterion, str] = {}
         if registration is not None and registration.age_years is not None:
             values[rules.Criterion.AGE] = _("%(years)s years at registration") % {"years": registration.age_years}

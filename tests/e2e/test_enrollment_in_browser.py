@@ -48,6 +48,14 @@ def _enter(page, subject: str, form: str, values: dict) -> None:
     page.wait_for_url(f"**/patients/{subject}/")
 
 
+def _login(page, base: str) -> None:
+    page.goto(f"{base}/")
+    page.fill("#id_username", "coord.a")
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+
+
 def _register(page, base: str, initials: str) -> str:
     page.goto(f"{base}/patients/register/")
     _fill(page, {"initials": initials, "sex": "F", "date_of_birth": "2012-05-03", "registration_date": "2020-03-09"})
@@ -83,11 +91,7 @@ def _enroll(page, base: str, initials: str, performance: str) -> str:
 def test_coordinator_enrolls_an_eligible_patient_then_a_lansky_screen_failure(live_server, browser_page,
                                                                               coordinator, site_a):
     page, base = browser_page, live_server.url
-    page.goto(f"{base}/")
-    page.fill("#id_username", "coord.a")
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    _login(page, base)
 
     eligible = _enroll(page, base, "MGA", "90")
     assert page.locator("[data-derived=outcome]").inner_text() == _label(Outcome.ELIGIBLE)
@@ -121,11 +125,7 @@ def test_the_performance_scale_follows_the_assessment_date_as_it_is_typed(live_s
                                data={**REGISTRATION, "date_of_birth": date(2004, 3, 10)}).patient  # 15 on 2020-03-09
     build.consent(coordinator, patient)
     page, base = browser_page, live_server.url
-    page.goto(f"{base}/")
-    page.fill("#id_username", "coord.a")
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    _login(page, base)
     page.goto(f"{base}/patients/{patient.subject_id}/forms/baseline/new/")
     assert "Lansky" in page.locator("label[for=id_performance_score]").inner_text()
     page.fill("#id_assessment_date", "2020-03-10")  # the 16th birthday
