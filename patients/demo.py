@@ -12,6 +12,7 @@ from decimal import Decimal
 from patients import rules
 from patients.models import Baseline, Consent, DiagnosisHistory, Eligibility, Patient, Relapse
 from trial.crf import save_crf
+from trial.demo import demo_step
 
 PROFILES = ["first_hr", "first_hr", "second", "refractory", "first_hr", "first_hr", "second", "lansky_80",
             "first_hr", "refractory", "first_hr", "first_hr", "second", "first_hr", "isolated_em", "first_hr",
@@ -85,6 +86,7 @@ def enroll_demo_patient(patient: Patient, user, profile: str, rng: random.Random
                        "withdrawal_reason": "Family moved to another state; care continues outside the study."})
 
 
+@demo_step(order=10, name="enrolled")
 def load_enrollment(patients: list[Patient], coordinators: dict) -> int:
     """Enroll every demo patient that has no consent yet; returns how many were enrolled."""
     done = 0

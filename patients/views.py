@@ -19,6 +19,7 @@ from trial import access
 from trial.access import Action
 from trial.casebook import casebook_groups
 from trial.forms import attach_errors
+from trial.panels import render_patient_panels
 from trial.patients import visible_patient_or_404
 
 
@@ -83,6 +84,7 @@ def patient_detail(request: HttpRequest, subject_id: str) -> HttpResponse:
         "diagnosis": DiagnosisHistory.objects.filter(patient=patient).first(),
         "baseline": Baseline.objects.filter(patient=patient).first(),
         "groups": casebook_groups(patient, request.user),
+        "panels": render_patient_panels(request, patient),
     })
 
 

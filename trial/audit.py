@@ -51,7 +51,7 @@ def append_only_models() -> list[type[models.Model]]:
     return [*history_models(), *(m for m in apps.get_models() if getattr(m, "append_only", False))]
 
 
-def _display(model: type[models.Model], name: str, value: object) -> str:
+def display_value(model: type[models.Model], name: str, value: object) -> str:
     if value is None or value == "":
         return "—"
     custom = getattr(model, "display_value", None)
@@ -86,7 +86,7 @@ def history_entries(obj: models.Model) -> list[AuditEntry]:
         entry = AuditEntry(
             version=getattr(record, "version", None), when=record.history_date,
             user=record.history_user.get_username() if record.history_user else "system",
-            kind=record.history_type, status=_display(model, "status", getattr(record, "status", "")),
+            kind=record.history_type, status=display_value(model, "status", getattr(record, "status", "")),
             reason=_reason(record.history_change_reason),
         )
         for name in shown:
@@ -97,7 +97,7 @@ def history_entries(obj: models.Model) -> list[AuditEntry]:
                 continue
             if previous is None or old != new:
                 entry.changes.append(Change(name, str(model._meta.get_field(name).verbose_name),
-                                            _display(model, name, old), _display(model, name, new)))
+                                            display_value(model, name, old), display_value(model, name, new)))
         entries.append(entry)
         previous = record
     return entries

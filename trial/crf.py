@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 from simple_history.models import HistoricalRecords
 
-from trial import access
+from trial import access, audit
 from trial.access import Action, SiteScopedQuerySet
 from trial.patients import patient_model
 
@@ -104,6 +104,13 @@ class Crf(models.Model):
     # Labels ("app.Model") of the CRFs whose data this form's derived values are computed from. When one of
     # them is saved, this form's records for the same patient are re-derived (and audited) automatically.
     crf_derived_from: tuple[str, ...] = ()
+    # Field that orders a patient's records when they are re-derived, for forms derived from their own earlier
+    # records (e.g. a CRS day is graded knowing whether the day before was): earlier records first.
+    crf_sequence_field: str | None = None
+    # Typed values that restate a derived one ({"reported_grade": "crs_grade"}). The derived value is stored;
+    # a typed value that contradicts it is kept beside it only once the user confirms the disagreement
+    # (field `disagreement_confirmed`), and it is listed for data review.
+    crf_reported: dict[str, str] = {}
 
     class Meta:
         abstract = True
@@ -130,6 +137,36 @@ class Crf(models.Model):
         """How a derived value reads for people, when its stored form (e.g. a list of codes) does not."""
         return None
 
+    def review_flags(self) -> list["ReviewFlag"]:
+        """What the study's rules flag on this record for data review (a late report, a date out of window...).
+
+        Override per CRF and extend `review_filter()` so the review page finds the records in one query.
+        """
+        return [ReviewFlag(self, reported, _("Reported %(reported)s; computed from the recorded findings: "
+                                              "%(derived)s. The computed value is the one stored.")
+                           % {"reported": self.display(reported), "derived": self.display(derived)})
+                for reported, derived in self.disagreements()]
+
+    @classmethod
+    def review_filter(cls) -> models.Q | None:
+        """The records that have review flags, as a database filter (None: this form raises none)."""
+        found = None
+        for reported, derived in cls.crf_reported.items():
+            typed = ~models.Q(**{f"{reported}__isnull": True}) & ~models.Q(**{reported: models.F(derived)})
+            if isinstance(cls._meta.get_field(reported), models.CharField):
+                typed &= ~models.Q(**{reported: ""})
+            found = typed if found is None else found | typed
+        return found
+
+    def disagreements(self) -> list[tuple[str, str]]:
+        """(reported field, derived field) pairs where a typed value contradicts the derived one."""
+        return [(reported, derived) for reported, derived in self.crf_reported.items()
+                if getattr(self, reported) not in (None, "") and getattr(self, reported) != getattr(self, derived)]
+
+    def display(self, name: str) -> str:
+        """A field's value as people read it (choice label, custom display), as the audit trail shows it."""
+        return audit.display_value(type(self), name, getattr(self, name))
+
     @classmethod
     def crf_slug(cls) -> str:
         return cls._meta.model_name
@@ -145,6 +182,19 @@ class Crf(models.Model):
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} · {self.patient_id}"
+
+
+@dataclass(frozen=True)
+class ReviewFlag:
+    """One thing a study rule flags on a record for the study team to review (later: a data query)."""
+
+    record: "Crf"
+    field: str
+    message: str
+
+    @property
+    def label(self) -> str:
+        return str(type(self.record)._meta.get_field(self.field).verbose_name)
 
 
 def crf_models() -> list[type[Crf]]:
@@ -207,10 +257,9 @@ def rederive(record: Crf, *, user) -> bool:
     names = record.derived_fields()
     before = [getattr(record, name) for name in names]
     record.derive()
-    if [getattr(record, name) for name in names] == before:
-        return False
+    changed = [getattr(record, name) for name in names] != before
     label = str(record._meta.verbose_name)
-    if record.status == CrfStatus.LOCKED:
+    if changed and record.status == CrfStatus.LOCKED:
         raise ValidationError(
             _("This change would alter the values computed on the locked %(form)s form; ask a data manager to "
               "unlock it first.") % {"form": label}, code="dependent_locked")
@@ -220,6 +269,8 @@ def rederive(record: Crf, *, user) -> bool:
         raise ValidationError(
             _("This change would make the %(form)s form invalid: %(problem)s Correct that form first.")
             % {"form": label, "problem": " ".join(invalid.messages)}, code="dependent_invalid") from invalid
+    if not changed:
+        return False
     if record.status in (CrfStatus.VERIFIED, CrfStatus.SIGNED):
         record.status = CrfStatus.COMPLETE
     record.version += 1
@@ -241,7 +292,9 @@ def _refresh_dependents(model: type[Crf], patient_id: int, user) -> None:
         for index, pk in cursor.fetchall():
             existing.setdefault(index, []).append(pk)
     for index, pks in sorted(existing.items()):
-        for record in dependents[index].objects.select_for_update().filter(pk__in=pks).order_by("pk"):
+        dependent = dependents[index]
+        order = (dependent.crf_sequence_field, "pk") if dependent.crf_sequence_field else ("pk",)
+        for record in dependent.objects.select_for_update().filter(pk__in=pks).order_by(*order):
             rederive(record, user=user)
 
 
@@ -326,6 +379,7 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
         target.version += 1
 
     target.derive()
+    _require_confirmation(target)
     # The patient was read under lock above and never changes, so its existence and the one-form-per-
     # patient rule are already settled: skip Django re-checking them with two more queries.
     target.full_clean(exclude=["site", "patient", "created_by", "updated_by"])
@@ -337,6 +391,19 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
     if target is not crf:
         _copy_into(crf, target)
     return crf
+
+
+def _require_confirmation(crf: Crf) -> None:
+    """A typed grade or response that contradicts the derived one is kept only when the user confirms it."""
+    if getattr(crf, "disagreement_confirmed", False):
+        return
+    errors = {reported: _("You entered %(reported)s, but the recorded findings give %(derived)s, which is what is "
+                          "stored. Correct the findings or your value, or tick “I confirm this disagreement” to "
+                          "keep your value beside the computed one for review.")
+              % {"reported": crf.display(reported), "derived": crf.display(derived)}
+              for reported, derived in crf.disagreements()}
+    if errors:
+        raise ValidationError(errors, code="disagreement")
 
 
 def _apply(target: Crf, data: Mapping[str, object]) -> None:

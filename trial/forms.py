@@ -43,9 +43,13 @@ class CrfForm(forms.ModelForm):
             for field in self.fields.values():
                 field.disabled = True
         if self.instance.pk is not None:
-            for finding in record_findings(self.instance):
-                if finding.field in self.fields:
-                    self.fields[finding.field].soft_warning = finding.message
+            notes = [(f.field, f.message) for f in record_findings(self.instance)]
+            notes += [(flag.field, flag.message) for flag in self.instance.review_flags()]
+            for name, message in notes:
+                if name in self.fields:
+                    field = self.fields[name]
+                    field.soft_warning = f"{field.soft_warning} {message}" if getattr(field, "soft_warning", "") \
+                        else message
 
     def clean(self):
         cleaned = super().clean()

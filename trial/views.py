@@ -201,15 +201,21 @@ def crf_transition(request: HttpRequest, subject_id: str, form: str, pk: int) ->
 
 @login_required
 def data_review(request: HttpRequest) -> HttpResponse:
-    """Values outside their expected (soft) range: stored as typed, listed here for review by the study team."""
+    """For review by the study team: values outside their expected (soft) range, stored as typed, and what the
+    study's rules flag on recorded data (typed grades contradicting computed ones, late reports, windows)."""
     if not access.is_study_member(request.user):
         raise PermissionDenied
-    findings = []
+    findings, flags = [], []
     for model in crf_models():
         queryset = model.objects.visible_to(request.user).select_related("patient", "site")
         findings.extend(queryset_findings(queryset))
+        flagged = model.review_filter()
+        if flagged is not None:
+            for record in queryset.filter(flagged):
+                flags.extend(record.review_flags())
     findings.sort(key=lambda f: (f.record.patient.subject_id, f.record.crf_order, f.field))
-    return render(request, "trial/data_review.html", {"findings": findings})
+    flags.sort(key=lambda f: (f.record.patient.subject_id, f.record.crf_order, f.record.pk, f.field))
+    return render(request, "trial/data_review.html", {"findings": findings, "flags": flags})
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

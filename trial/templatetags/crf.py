@@ -1,6 +1,6 @@
 from django import template
 
-from trial.audit import _display
+from trial.audit import display_value
 
 register = template.Library()
 
@@ -8,7 +8,7 @@ register = template.Library()
 @register.simple_tag
 def derived_value(crf, name: str) -> str:
     """A derived field's value as a reader wants it (choice label, not code)."""
-    return _display(type(crf), name, getattr(crf, name))
+    return display_value(type(crf), name, getattr(crf, name))
 
 
 @register.filter

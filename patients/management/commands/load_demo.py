@@ -1,4 +1,4 @@
-"""Load the demo study: 4 sites, one user per role per site, a data manager, 20 enrolled patients.
+"""Load the demo study: 4 sites, one user per role per site, a data manager, 20 patients with their data.
 
 Idempotent: running it again adds nothing that is already there. Demo passwords are for a local
 demonstration only and are printed at the end.
@@ -11,10 +11,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from patients.demo import load_enrollment
 from patients.models import Patient
 from patients.services import register_patient
 from sites.models import Membership, Role, Site
+from trial.demo import demo_steps
 
 DEMO_PASSWORD = "demo-edc-2026"
 ADMIN_PASSWORD = "admin-edc-2026"
@@ -43,10 +43,11 @@ class Command(BaseCommand):
             users = self._users(sites)
             created = self._patients(sites, users)
             coordinators = {site.pk: users[(Role.COORDINATOR, site.code)] for site in sites}
-            enrolled = load_enrollment(list(Patient.objects.filter(site__in=sites).select_related("registration")
-                                            .order_by("subject_id")), coordinators)
+            patients = list(Patient.objects.filter(site__in=sites).select_related("registration")
+                            .order_by("subject_id"))
+            done = [f"{step(patients, coordinators)} newly {name}" for name, step in demo_steps()]
         self.stdout.write(self.style.SUCCESS(f"Demo study ready: {len(sites)} sites, {Patient.objects.count()} "
-                                             f"patients ({created} new, {enrolled} newly enrolled)."))
+                                             f"patients ({created} new, {', '.join(done)})."))
         self.stdout.write("Open http://127.0.0.1:8000/ and log in as one of:")
         for site in sites:
             names = ", ".join(demo_username(role, site.code) for role in SITE_ROLES)
