@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from django.utils.text import capfirst
+
 from trial import access
 from trial.access import Action
 from trial.crf import Crf, Phase, crf_models, entry_refusal
@@ -20,8 +22,8 @@ class CasebookSection:
 
     @property
     def title(self) -> str:
-        return str(self.model._meta.verbose_name_plural if self.model.crf_repeating
-                   else self.model._meta.verbose_name).capitalize()
+        return capfirst(str(self.model._meta.verbose_name_plural if self.model.crf_repeating
+                            else self.model._meta.verbose_name))  # "CRS assessments", not "Crs assessments"
 
 
 def casebook_sections(patient, user) -> list[CasebookSection]:

@@ -281,7 +281,13 @@ def rederive(record: Crf, *, user) -> bool:
     return True
 
 
-def _refresh_dependents(model: type[Crf], patient_id: int, user) -> None:
+def _refresh_dependents(model: type[Crf], patient_id: int, user, saved: Crf | None = None,
+                        earliest: object = None) -> None:
+    """Re-derive the patient's records computed from `model`'s data, after a save of `saved`.
+
+    For a form derived from its own earlier records (`crf_sequence_field`), only its records from `earliest`
+    on (the saved record's old or new position, whichever comes first) can change, so only those are read.
+    """
     dependents = dependents_of(model)
     if not dependents:
         return
@@ -293,8 +299,13 @@ def _refresh_dependents(model: type[Crf], patient_id: int, user) -> None:
             existing.setdefault(index, []).append(pk)
     for index, pks in sorted(existing.items()):
         dependent = dependents[index]
-        order = (dependent.crf_sequence_field, "pk") if dependent.crf_sequence_field else ("pk",)
-        for record in dependent.objects.select_for_update().filter(pk__in=pks).order_by(*order):
+        sequence = dependent.crf_sequence_field
+        records = dependent.objects.select_for_update().filter(pk__in=pks)
+        if dependent is model and sequence and saved is not None:
+            records = records.exclude(pk=saved.pk)
+            if earliest is not None:
+                records = records.filter(**{f"{sequence}__gte": earliest})
+        for record in records.order_by(*((sequence, "pk") if sequence else ("pk",))):
             rederive(record, user=user)
 
 
@@ -335,6 +346,7 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
     if unknown:
         raise ValidationError({name: _("This field cannot be set.") for name in sorted(unknown)})
 
+    before: dict[str, object] = {}
     if crf.pk is None:
         patient = type(crf.patient).objects.select_for_update().get(pk=crf.patient_id)
         access.require(user, Action.ENTER_DATA, site=patient.site_id)
@@ -387,10 +399,19 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
     target._history_user = user
     target._change_reason = reason.strip() or None
     target.save()
-    _refresh_dependents(model, target.patient_id, user)
+    _refresh_dependents(model, target.patient_id, user, saved=target, earliest=_earliest(model, target, before))
     if target is not crf:
         _copy_into(crf, target)
     return crf
+
+
+def _earliest(model: type[Crf], saved: Crf, before: dict[str, object]):
+    """The first position in a self-derived form's sequence that a save can affect (its old or new place)."""
+    name = model.crf_sequence_field
+    if name is None:
+        return None
+    positions = [value for value in (getattr(saved, name), before.get(name)) if value is not None]
+    return min(positions) if positions else None
 
 
 def _require_confirmation(crf: Crf) -> None:

@@ -9,6 +9,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.defaults import page_not_found
@@ -48,11 +49,11 @@ def crf_url(crf: Crf) -> str:
 def _saved(request: HttpRequest, crf: Crf) -> HttpResponse:
     """After a successful save: say so, and show the form (post/redirect/get)."""
     messages.success(request, _("Saved: %(form)s, version %(v)s.") % {
-        "form": crf._meta.verbose_name.capitalize(), "v": crf.version})
+        "form": capfirst(crf._meta.verbose_name), "v": crf.version})
     for finding in record_findings(crf):
         messages.warning(request, _("%(field)s %(value)s is outside the expected range %(range)s; it was saved "
                                     "and is marked for data review.") % {
-            "field": finding.label.capitalize(), "value": finding.value, "range": finding.expected})
+            "field": capfirst(finding.label), "value": finding.value, "range": finding.expected})
     return redirect(crf_url(crf))
 
 

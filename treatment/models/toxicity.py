@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from patients import rules as enrollment_rules
@@ -51,11 +52,11 @@ def _cycle_errors(errors: dict, model: type[Crf], name: str, record: Crf, day) -
         first = next(iter(cycles_of(record.patient_id)), None)
         errors[name] = (_("%(field)s: %(date)s is before cycle 1 started (%(start)s).") if first else _(
             "%(field)s: %(date)s — enter the blinatumomab cycle first; this form belongs to a cycle.")) % {
-            "field": model._meta.get_field(name).verbose_name.capitalize(), "date": day.isoformat(),
+            "field": capfirst(model._meta.get_field(name).verbose_name), "date": day.isoformat(),
             "start": first.start_date.isoformat() if first else ""}
     elif day > cycle_period_end(cycle):
         errors[name] = _("%(field)s: %(date)s is after the end of cycle %(n)s and its 14 treatment-free days "
-                         "(%(end)s).") % {"field": model._meta.get_field(name).verbose_name.capitalize(),
+                         "(%(end)s).") % {"field": capfirst(model._meta.get_field(name).verbose_name),
                                           "date": day.isoformat(), "n": cycle.cycle_number,
                                           "end": cycle_period_end(cycle).isoformat()}
 

@@ -1,0 +1,86 @@
+"""A coordinator enters blinatumomab cycle 1 and daily CRS signs; the grades appear as they type and on save."""
+
+import pytest
+from django.utils import translation
+
+from tests import enrollment as build
+from tests import treatment_forms as treatment
+from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.test_enrollment_in_browser import _fill, _login
+from treatment.models import BlinatumomabCycle, CrsAssessment
+from treatment.models.codes import Grade
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _grade(grade: int) -> str:
+    with translation.override("es-mx"):
+        return str(Grade(grade).label)
+
+
+def _new_form(page, subject: str, form: str) -> None:
+    page.goto(page.url.split("/patients/")[0] + f"/patients/{subject}/")
+    page.click(f"a[href='/patients/{subject}/forms/{form}/new/']")
+
+
+def test_coordinator_enters_a_cycle_with_daily_crs_signs(live_server, browser_page, coordinator, registration_a):
+    patient = registration_a.patient
+    build.enroll(coordinator, patient)
+    treatment.debulking(coordinator, patient)
+    subject = patient.subject_id
+    page, base = browser_page, live_server.url
+    _login(page, base)
+    page.goto(f"{base}/patients/{subject}/")
+
+    _new_form(page, subject, "blinatumomabcycle")
+    _fill(page, {"cycle_number": "1", "start_date": "2020-03-20", "weight_kg": "30", "height_cm": "135"})
+    # BSA and the planned doses are computed while typing, before anything is saved.
+    page.locator("[data-derived=bsa_m2]", has_text="1.06 m²").wait_for()
+    page.locator("[data-derived=planned_step_ug_day]", has_text="5.3 µg/day").wait_for()
+    page.locator("[data-derived=planned_full_ug_day]", has_text="15.9 µg/day").wait_for()
+    _fill(page, {"prescribed_step_ug_day": "5.3", "prescribed_full_ug_day": "15.9"})
+    page.click("button[name=save_complete]")
+    page.wait_for_selector(".message.success")
+    cycle = BlinatumomabCycle.objects.get(patient=patient)
+    assert (round(cycle.planned_step_ug_day, 1), round(cycle.planned_full_ug_day, 1)) == (5.3, 15.9)
+
+    # Day 2: fever only — grade 1, shown as typed.
+    _new_form(page, subject, "crsassessment")
+    _fill(page, {"assessment_date": "2020-03-21", "max_temperature_c": "38.4"})
+    page.locator("[data-derived=crs_grade]", has_text=_grade(1)).wait_for()
+    # Then the child needs a vasopressor: the grade rises to 3 before saving.
+    _fill(page, {"hypotension": "vasopressors", "vasopressors": "1"})
+    page.locator("[data-derived=crs_grade]", has_text=_grade(3)).wait_for()
+    page.click("button[name=save_complete]")
+    page.wait_for_selector(".message.success")
+    assert page.locator("[data-derived=crs_grade]").inner_text() == _grade(3)
+
+    # Day 3: afebrile after tocilizumab, still on one vasopressor — the masked fever keeps grade 3 (CRS-F2).
+    _new_form(page, subject, "crsassessment")
+    _fill(page, {"assessment_date": "2020-03-22", "max_temperature_c": "37.2", "hypotension": "vasopressors",
+                 "vasopressors": "1", "tocilizumab": "Y"})
+    page.click("button[name=save_complete]")
+    page.wait_for_selector(".message.success")
+    assert page.locator("[data-derived=crs_grade]").inner_text() == _grade(3)
+    assert page.locator("[data-derived=crs_ongoing]").inner_text() == "✓"
+
+    # Day 4: the investigator rates the day grade 1, but the findings give 2: the form asks to confirm.
+    _new_form(page, subject, "crsassessment")
+    _fill(page, {"assessment_date": "2020-03-23", "max_temperature_c": "38.1", "hypotension": "fluids",
+                 "reported_grade": "1"})
+    page.click("button[name=save_complete]")
+    page.locator("#id_reported_grade-error").wait_for()
+    assert CrsAssessment.objects.filter(patient=patient).count() == 2  # nothing saved yet
+    page.check("#id_disagreement_confirmed")
+    page.click("button[name=save_complete]")
+    page.wait_for_selector(".message.success")
+    assert page.locator("[data-derived=crs_grade]").inner_text() == _grade(2)
+
+    page.click(f".crumbs a[href='/patients/{subject}/']")
+    summary = page.locator("#treatment-summary")
+    assert _grade(3) in summary.locator("[data-cycle='1'] [data-derived=crs]").inner_text()
+    assert _grade(3) in summary.locator("[data-derived=worst_crs]").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "treated-patient.png"), full_page=True)
+    stored = dict(CrsAssessment.objects.filter(patient=patient).values_list("assessment_date__day", "crs_grade"))
+    assert stored == {21: 3, 22: 3, 23: 2}
