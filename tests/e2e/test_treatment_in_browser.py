@@ -18,6 +18,11 @@ def _grade(grade: int) -> str:
         return str(Grade(grade).label)
 
 
+def _dose(text: str) -> str:
+    with translation.override("es-mx"):
+        return translation.gettext("%(dose)s µg/day") % {"dose": text}
+
+
 def _new_form(page, subject: str, form: str) -> None:
     page.goto(page.url.split("/patients/")[0] + f"/patients/{subject}/")
     page.click(f"a[href='/patients/{subject}/forms/{form}/new/']")
@@ -36,8 +41,8 @@ def test_coordinator_enters_a_cycle_with_daily_crs_signs(live_server, browser_pa
     _fill(page, {"cycle_number": "1", "start_date": "2020-03-20", "weight_kg": "30", "height_cm": "135"})
     # BSA and the planned doses are computed while typing, before anything is saved.
     page.locator("[data-derived=bsa_m2]", has_text="1.06 m²").wait_for()
-    page.locator("[data-derived=planned_step_ug_day]", has_text="5.3 µg/day").wait_for()
-    page.locator("[data-derived=planned_full_ug_day]", has_text="15.9 µg/day").wait_for()
+    page.locator("[data-derived=planned_step_ug_day]", has_text=_dose("5.3")).wait_for()
+    page.locator("[data-derived=planned_full_ug_day]", has_text=_dose("15.9")).wait_for()
     _fill(page, {"prescribed_step_ug_day": "5.3", "prescribed_full_ug_day": "15.9"})
     page.click("button[name=save_complete]")
     page.wait_for_selector(".message.success")

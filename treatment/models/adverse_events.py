@@ -146,10 +146,12 @@ class AdverseEvent(Crf):
     def review_flags(self) -> list[ReviewFlag]:
         flags = super().review_flags()
         if self.entered_late:
-            hours = ((self.created_at or timezone.now()) - self.aware_at).total_seconds() / 3600
+            delay = (self.created_at or timezone.now()) - self.aware_at
+            hours = delay.total_seconds() / 3600
+            late = (_("%(hours).0f hours") % {"hours": hours} if hours < 48 else
+                    _("%(days)s days") % {"days": f"{delay.days:,}"})
             flags.append(ReviewFlag(self, "aware_at", _(
-                "Serious event entered %(hours).0f hours after the site became aware (limit 24 hours).")
-                % {"hours": hours}))
+                "Serious event entered %(delay)s after the site became aware (limit 24 hours).") % {"delay": late}))
         return flags
 
     @classmethod

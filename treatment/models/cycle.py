@@ -33,7 +33,7 @@ class InterruptionReason(models.TextChoices):
 
 
 def _dose(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} µg/day"  # D11: doses shown to 0.1 µg
+    return "—" if value is None else _("%(dose)s µg/day") % {"dose": f"{value:.1f}"}  # D11: shown to 0.1 µg
 
 
 class BlinatumomabCycle(Crf):

@@ -51,7 +51,9 @@ class ResponseAssessment(Crf):
         _("response assessed by the investigator"), max_length=2, choices=Response.choices, blank=True,
         help_text=_("Optional. The response is computed from blasts and MRD; a different one here is kept beside "
                     "it for review once you confirm it."))
-    disagreement_confirmed = models.BooleanField(_("I confirm this disagreement"), default=False)
+    disagreement_confirmed = models.BooleanField(
+        _("I confirm this disagreement"), default=False,
+        help_text=_("Only when your value above differs from the computed one and you stand by it."))
 
     mrd_negative = models.BooleanField(_("MRD < 0.01 %"), null=True, editable=False)
     response = models.CharField(_("response (study definition)"), max_length=2, choices=Response.choices,
@@ -72,8 +74,8 @@ class ResponseAssessment(Crf):
         constraints = [models.UniqueConstraint(fields=["patient", "cycle_number"], name="one_response_per_cycle")]
 
     def crf_summary(self) -> str:
-        return " · ".join(filter(None, [str(_("after cycle %(n)s") % {"n": self.cycle_number}),
-                                        self.response or ""]))
+        short = self.get_response_display().split(":")[0] if self.response else ""  # "CR" (es: "RC")
+        return " · ".join(filter(None, [str(_("after cycle %(n)s") % {"n": self.cycle_number}), short]))
 
     def derive(self) -> None:
         self.rules_version = rules.TREATMENT_RULE_VERSION

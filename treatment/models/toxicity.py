@@ -107,7 +107,9 @@ class CrsAssessment(Crf):
         _("grade assessed by the investigator"), choices=Grade.choices, null=True, blank=True,
         help_text=_("Optional. The ASTCT grade is computed from the findings; a different grade here is kept "
                     "beside it for review once you confirm it."))
-    disagreement_confirmed = models.BooleanField(_("I confirm this disagreement"), default=False)
+    disagreement_confirmed = models.BooleanField(
+        _("I confirm this disagreement"), default=False,
+        help_text=_("Only when your value above differs from the computed one and you stand by it."))
 
     cycle_number = models.PositiveSmallIntegerField(_("cycle"), null=True, editable=False)
     oxygen_support = models.PositiveSmallIntegerField(_("oxygen support (ASTCT)"), choices=OxygenSupport.choices,
@@ -301,7 +303,9 @@ class IcansAssessment(Crf):
         _("grade assessed by the investigator"), choices=Grade.choices, null=True, blank=True,
         help_text=_("Optional. The ASTCT grade is computed from the findings; a different grade here is kept "
                     "beside it for review once you confirm it."))
-    disagreement_confirmed = models.BooleanField(_("I confirm this disagreement"), default=False)
+    disagreement_confirmed = models.BooleanField(
+        _("I confirm this disagreement"), default=False,
+        help_text=_("Only when your value above differs from the computed one and you stand by it."))
 
     cycle_number = models.PositiveSmallIntegerField(_("cycle"), null=True, editable=False)
     age_years = models.PositiveSmallIntegerField(_("age on the assessment date (years)"), null=True, editable=False)
