@@ -1,15 +1,12 @@
 """M5/M6: every route × another site's objects answers 404 or omits them; anonymous users are refused."""
 
-from datetime import date
-
 import pytest
 from django.urls import NoReverseMatch, reverse
 
 from tests import enrollment as build
 from tests import treatment_forms as treatment
 from tests.routes import study_routes
-from treatment.models import InfusionInterruption
-from trial.crf import crf_models, save_crf
+from trial.crf import crf_models
 
 pytestmark = pytest.mark.django_db
 
@@ -19,10 +16,7 @@ def foreign_records(registration_a, coordinator):
     """Every kind of CRF of one site-A patient (with a soft-range value, which the data review lists)."""
     patient = registration_a.patient
     build.enroll(coordinator, patient, wbc_per_ul=400_000)
-    treatment.treat(coordinator, patient)
-    save_crf(InfusionInterruption(patient=patient), user=coordinator, data={
-        "cycle_number": 1, "start_date": date(2020, 3, 26), "end_date": date(2020, 3, 27), "reason": "crs"})
-    treatment.death(coordinator, patient, date(2021, 2, 1))
+    treatment.every_form(coordinator, patient)
     records = [m.objects.filter(patient=patient).first() for m in crf_models()]
     assert all(records), "every CRF model has a record of the foreign patient"
     return records

@@ -17,6 +17,7 @@ from treatment.models import (
     CtcaeTerm,
     Debulking,
     IcansAssessment,
+    InfusionInterruption,
     IntrathecalTherapy,
     ResponseAssessment,
 )
@@ -101,3 +102,11 @@ def treat(user, patient) -> None:
     adverse_event(user, patient)
     response(user, patient)
     intrathecal(user, patient)
+
+
+def every_form(user, patient) -> None:
+    """After enrollment: a record of every treatment and follow-up form (site-isolation and schema tests)."""
+    treat(user, patient)
+    save_crf(InfusionInterruption(patient=patient), user=user, data={
+        "cycle_number": 1, "start_date": date(2020, 3, 26), "end_date": date(2020, 3, 27), "reason": "crs"})
+    death(user, patient, date(2021, 2, 1))

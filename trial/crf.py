@@ -281,9 +281,8 @@ def rederive(record: Crf, *, user) -> bool:
     return True
 
 
-def _refresh_dependents(model: type[Crf], patient_id: int, user, saved: Crf | None = None,
-                        earliest: object = None) -> None:
-    """Re-derive the patient's records computed from `model`'s data, after a save of `saved`.
+def _refresh_dependents(model: type[Crf], patient_id: int, user, earliest: object = None) -> None:
+    """Re-derive the patient's records computed from `model`'s data, after a save of one of them.
 
     For a form derived from its own earlier records (`crf_sequence_field`), only its records from `earliest`
     on (the saved record's old or new position, whichever comes first) can change, so only those are read.
@@ -301,10 +300,9 @@ def _refresh_dependents(model: type[Crf], patient_id: int, user, saved: Crf | No
         dependent = dependents[index]
         sequence = dependent.crf_sequence_field
         records = dependent.objects.select_for_update().filter(pk__in=pks)
-        if dependent is model and sequence and saved is not None:
-            records = records.exclude(pk=saved.pk)
-            if earliest is not None:
-                records = records.filter(**{f"{sequence}__gte": earliest})
+        if dependent is model and sequence and earliest is not None:
+            # The saved record is included: moved later, it is re-derived after the records it now follows.
+            records = records.filter(**{f"{sequence}__gte": earliest})
         for record in records.order_by(*((sequence, "pk") if sequence else ("pk",))):
             rederive(record, user=user)
 
@@ -399,7 +397,7 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
     target._history_user = user
     target._change_reason = reason.strip() or None
     target.save()
-    _refresh_dependents(model, target.patient_id, user, saved=target, earliest=_earliest(model, target, before))
+    _refresh_dependents(model, target.patient_id, user, earliest=_earliest(model, target, before))
     if target is not crf:
         _copy_into(crf, target)
     return crf

@@ -32,8 +32,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests import enrollment as build
-from treatment.models import Debulking
-from trial.crf import crf_models, save_crf
+from tests import treatment_forms as treatment
+from trial.crf import crf_models
 from trial.wsgi import application
 
 pytestmark = pytest.mark.django_db
@@ -91,9 +91,7 @@ class Records(NamedTuple):
 def records(coordinator, registration_a, register, site_a) -> Records:
     patient = registration_a.patient
     build.enroll(coordinator, patient)
-    save_crf(Debulking(patient=patient), user=coordinator, data={
-        "start_date": date(2020, 3, 15), "anthracycline": "N", "asparaginase": "N", "vincristine": "Y",
-        "corticosteroid": "Y"})
+    treatment.every_form(coordinator, patient)
     forms = {}
     for model in crf_models():
         record = model.objects.filter(patient=patient).order_by("pk").first()

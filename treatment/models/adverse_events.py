@@ -11,6 +11,7 @@ from treatment.models.codes import cycle_on, death_of
 from trial.crf import Crf, Phase, ReviewFlag
 
 GRADES = (1, 2, 3, 4, 5)
+CTCAE_GRADES = [(grade, str(grade)) for grade in GRADES]
 
 
 class CtcaeTerm(models.Model):
@@ -92,7 +93,7 @@ class AdverseEvent(Crf):
     onset_date = models.DateField(_("onset date"))
     resolution_date = models.DateField(_("resolution date"), null=True, blank=True,
                                        help_text=_("Leave empty while ongoing. For a fatal event: the date of death."))
-    grade = models.PositiveSmallIntegerField(_("CTCAE grade"), choices=[(g, str(g)) for g in GRADES])
+    grade = models.PositiveSmallIntegerField(_("CTCAE grade"), choices=CTCAE_GRADES)
     serious = models.CharField(_("serious"), max_length=1, choices=YesNo.choices)
     seriousness = models.CharField(_("seriousness criterion"), max_length=16, choices=Seriousness.choices,
                                    blank=True)

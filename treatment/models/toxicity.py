@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.text import capfirst
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from patients import rules as enrollment_rules
@@ -124,7 +124,7 @@ class CrsAssessment(Crf):
     crf_repeating = True
     crf_order = 120
     crf_phase = Phase.TREATMENT
-    crf_derived_from = ("treatment.BlinatumomabCycle", "treatment.CrsAssessment")
+    crf_derived_from = ("treatment.BlinatumomabCycle", "treatment.CrsAssessment", "transplant.Death")
     crf_sequence_field = "assessment_date"
     crf_reported = {"reported_grade": "crs_grade"}
 
@@ -259,7 +259,7 @@ def _ice_field(name: str) -> models.IntegerField:
 
 def _capd_field(number: int) -> models.PositiveSmallIntegerField:
     return models.PositiveSmallIntegerField(
-        _("CAPD %(n)s. %(question)s") % {"n": number, "question": CAPD_QUESTIONS[number - 1]},
+        format_lazy("CAPD {}. {}", number, CAPD_QUESTIONS[number - 1]),
         choices=CapdChoice.choices, null=True, blank=True)
 
 
@@ -320,7 +320,8 @@ class IcansAssessment(Crf):
     crf_repeating = True
     crf_order = 130
     crf_phase = Phase.TREATMENT
-    crf_derived_from = ("patients.Registration", "treatment.BlinatumomabCycle", "treatment.IcansAssessment")
+    crf_derived_from = ("patients.Registration", "treatment.BlinatumomabCycle", "treatment.IcansAssessment",
+                        "transplant.Death")
     crf_sequence_field = "assessment_date"
     crf_reported = {"reported_grade": "icans_grade"}
 

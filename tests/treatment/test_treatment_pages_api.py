@@ -1,0 +1,209 @@
+"""Treatment on the pages and through the API: the patient-page summary, the CRS preview, page and API saving the
+same grade, Data review with its site isolation, and the CTCAE term list of the adverse event form."""
+
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from tests import enrollment as build
+from tests import treatment_forms as treatment
+from treatment.models import BlinatumomabCycle, CrsAssessment, CtcaeTerm
+from trial.crf import save_crf
+
+pytestmark = pytest.mark.django_db
+
+# One day's signs of grade 2 (fever with hypotension responding to fluids), as a browser and an API client send them.
+CRS_PAGE = {"assessment_date": "2020-03-21", "max_temperature_c": "39.1", "fever_other_cause": "N",
+            "hypotension": "fluids", "vasopressors": "0", "vasopressin": "N", "oxygen_device": "none",
+            "oxygen_flow_l_min": "", "antipyretics": "Y", "tocilizumab": "N", "corticosteroids": "N",
+            "death_due_to_crs": "N", "reported_grade": ""}
+CRS_API = {"assessment_date": "2020-03-21", "max_temperature_c": "39.1", "hypotension": "fluids",
+           "antipyretics": "Y"}
+
+
+@pytest.fixture
+def client(client, settings):
+    """Pages in English here, so the assertions read like the code (es-MX is covered elsewhere)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+@pytest.fixture
+def on_cycle_1(coordinator, registration_a):
+    """An eligible patient of site A with cycle 1 entered (2020-03-20 to 2020-04-16)."""
+    patient = registration_a.patient
+    build.enroll(coordinator, patient)
+    treatment.cycle(coordinator, patient, 1)
+    return patient
+
+
+@pytest.fixture
+def two_cycles(coordinator, on_cycle_1):
+    """Cycle 1: CRS grade 2 then 1, response PR. Cycle 2: CRS grade 3, response CR."""
+    patient = on_cycle_1
+    treatment.crs(coordinator, patient, date(2020, 3, 21), grade=2)
+    treatment.crs(coordinator, patient, date(2020, 3, 22), grade=1)
+    treatment.response(coordinator, patient, mrd_pct=Decimal("0.0500"))
+    treatment.cycle(coordinator, patient, 2)
+    treatment.crs(coordinator, patient, date(2020, 5, 2), grade=3)
+    treatment.response(coordinator, patient, cycle_number=2, assessment_date=date(2020, 5, 29))
+    return patient
+
+
+@pytest.fixture
+def flagged(coordinator, on_cycle_1):
+    """Site A's patient with one record for each treatment review flag."""
+    patient = on_cycle_1
+    cycle = BlinatumomabCycle.objects.get(patient=patient)
+    save_crf(cycle, user=coordinator, expected_version=cycle.version, reason="Bag was 17.6 µg/day",
+             data={"prescribed_full_ug_day": Decimal("17.6"), "deviation_reason": "Pharmacy rounding"})
+    treatment.crs(coordinator, patient, date(2020, 3, 21), grade=1, reported_grade=2, disagreement_confirmed=True)
+    treatment.adverse_event(coordinator, patient, serious="Y", seriousness="hospitalization",
+                            aware_at=treatment.aware(2020, 3, 25, 10))
+    treatment.intrathecal(coordinator, patient, administration_date=date(2020, 5, 10))  # 24 days after the end
+    return patient
+
+
+FLAG_WORDING = [
+    pytest.param("Prescribed 17.6 µg/day for days 8–28 is +10.6 % from the planned 15.9 µg/day (more than 10 %).",
+                 id="dose deviation"),
+    pytest.param("Reported Grade 2; computed from the recorded findings: Grade 1. The computed value is the one "
+                 "stored.", id="confirmed disagreement"),
+    pytest.param("after the site became aware (limit 24 hours).", id="late serious adverse event"),
+    pytest.param("Given 24 days after the end of cycle 1; expected 7 to 21 days after it.", id="intrathecal window"),
+]
+
+
+def _api_post(client, form: str, body: dict):
+    return client.post(reverse(f"crf-{form}-list"), body, format="json", HTTP_ACCEPT_LANGUAGE="en")
+
+
+def _patient_page(client, user, patient) -> str:
+    client.force_login(user)
+    return client.get(reverse("patients:detail", args=[patient.subject_id])).content.decode()
+
+
+def _summary(page: str) -> str:
+    return page.split('id="treatment-summary"')[1].split("</section>")[0]
+
+
+# ---- Patient page: treatment summary ---------------------------------------------------------------------
+def test_the_patient_page_shows_the_worst_crs_per_cycle_and_overall(client, coordinator, two_cycles):
+    card = _summary(_patient_page(client, coordinator, two_cycles))
+    assert 'data-derived="worst_crs">Grade 3<' in card
+    rows = {n: card.split(f'data-cycle="{n}"')[1].split("</tr>")[0] for n in (1, 2)}
+    assert 'data-derived="crs">Grade 2 <span class="hint">(1 episode)</span>' in rows[1]
+    assert 'data-derived="crs">Grade 3 <span class="hint">(1 episode)</span>' in rows[2]
+
+
+def test_the_patient_page_shows_the_best_response_over_the_cycles(client, coordinator, two_cycles):
+    card = _summary(_patient_page(client, coordinator, two_cycles))
+    assert 'data-derived="best_response">CR: complete remission, MRD &lt; 0.01 %<' in card
+    rows = {n: card.split(f'data-cycle="{n}"')[1].split("</tr>")[0] for n in (1, 2)}
+    assert "PR: blasts &lt; 5 %, MRD ≥ 0.01 %</a>" in rows[1]
+    assert "CR: complete remission, MRD &lt; 0.01 %</a>" in rows[2]
+
+
+def test_a_patient_without_a_cycle_has_no_treatment_summary(client, coordinator, registration_a):
+    build.enroll(coordinator, registration_a.patient)
+    assert 'id="treatment-summary"' not in _patient_page(client, coordinator, registration_a.patient)
+
+
+# ---- CRS form page and API -------------------------------------------------------------------------------
+def test_the_crs_preview_returns_the_computed_grade_without_saving(client, coordinator, on_cycle_1):
+    client.force_login(coordinator)
+    url = reverse("casebook:form-preview", args=[on_cycle_1.subject_id, "crsassessment"])
+    fragment = client.post(url, CRS_PAGE, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-derived="crs_grade">Grade 2<' in fragment
+    assert 'data-derived="cycle_number">1<' in fragment
+    assert not CrsAssessment.objects.exists()
+
+
+def test_the_crs_page_and_the_api_store_the_same_grade_for_the_same_signs(client, api_client, coordinator, register,
+                                                                          site_a, on_cycle_1):
+    other = register(coordinator, site_a, initials="XYZ").patient
+    build.enroll(coordinator, other)
+    treatment.cycle(coordinator, other, 1)
+    client.force_login(coordinator)
+    saved = client.post(reverse("casebook:form-new", args=[on_cycle_1.subject_id, "crsassessment"]),
+                        {**CRS_PAGE, "save_complete": ""})
+    assert saved.status_code == 302
+    response = _api_post(api_client(coordinator), "crsassessment",
+                         {"patient": other.subject_id, "complete": True, **CRS_API})
+    assert response.status_code == 201, response.json()
+    by_page = CrsAssessment.objects.get(patient=on_cycle_1)
+    by_api = CrsAssessment.objects.get(patient=other)
+    assert by_page.crs_grade == by_api.crs_grade == response.json()["crs_grade"] == 2
+    assert (by_page.status, by_api.status) == ("complete", "complete")
+
+
+def test_the_api_ignores_a_typed_crs_grade(api_client, coordinator, on_cycle_1):
+    response = _api_post(api_client(coordinator), "crsassessment",
+                         {"patient": on_cycle_1.subject_id, **CRS_API, "crs_grade": 0, "episode_start": None})
+    assert response.status_code == 201, response.json()
+    assert (response.json()["crs_grade"], response.json()["episode_start"]) == (2, "2020-03-21")
+    assert CrsAssessment.objects.get(patient=on_cycle_1).crs_grade == 2
+
+
+def test_the_api_refuses_an_unconfirmed_disagreement_naming_reported_grade(api_client, coordinator, on_cycle_1):
+    client = api_client(coordinator)
+    body = {"patient": on_cycle_1.subject_id, **CRS_API, "reported_grade": 3}
+    refused = _api_post(client, "crsassessment", body)
+    assert refused.status_code == 400
+    [message] = refused.json()["reported_grade"]
+    assert message.startswith("You entered Grade 3, but the recorded findings give Grade 2")
+    assert not CrsAssessment.objects.exists()
+    confirmed = _api_post(client, "crsassessment", {**body, "disagreement_confirmed": True})
+    assert confirmed.status_code == 201
+    assert (confirmed.json()["crs_grade"], confirmed.json()["reported_grade"]) == (2, 3)
+
+
+# ---- Data review -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("wording", FLAG_WORDING)
+def test_data_review_lists_the_treatment_flags_for_a_data_manager(client, data_manager, flagged, wording):
+    client.force_login(data_manager)
+    page = client.get(reverse("data-review")).content.decode()
+    flags = page.split("</title>")[1].split('id="rule-flags"')[1].split("</table>")[0]
+    row = next((r for r in flags.split("<tr>") if wording in r), None)
+    assert row is not None, wording
+    assert flagged.subject_id in row
+
+
+@pytest.mark.parametrize("wording", FLAG_WORDING)
+def test_a_coordinator_of_the_same_site_sees_the_flags_too(client, coordinator, flagged, wording):
+    client.force_login(coordinator)
+    assert wording in client.get(reverse("data-review")).content.decode()
+
+
+def test_a_coordinator_of_another_site_sees_none_of_the_flags(client, outsider, flagged):
+    client.force_login(outsider)
+    page = client.get(reverse("data-review")).content.decode()
+    assert flagged.subject_id not in page
+    for wording in FLAG_WORDING:
+        assert wording.values[0] not in page
+    assert "Nothing flagged." in page
+
+
+def test_data_review_renders_the_flags_once_in_the_body_and_a_plain_title(client, data_manager, flagged):
+    client.force_login(data_manager)
+    page = client.get(reverse("data-review")).content.decode()
+    title = re.search(r"<title>(.*?)</title>", page, re.DOTALL).group(1)
+    assert title == "Data review · EDC"
+    assert page.count('id="rule-flags"') == 1
+
+
+# ---- Adverse event form page -----------------------------------------------------------------------------
+def test_the_adverse_event_form_groups_the_837_ctcae_terms_by_organ_class(client, coordinator, on_cycle_1):
+    client.force_login(coordinator)
+    page = client.get(reverse("casebook:form-new", args=[on_cycle_1.subject_id, "adverseevent"])).content.decode()
+    select = re.search(r'<select name="term"[^>]*>(.*?)</select>', page, re.DOTALL).group(1)
+    groups = re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', select, re.DOTALL)
+    organ_classes = sorted(set(CtcaeTerm.objects.values_list("soc", flat=True)))
+    assert [label.replace("&amp;", "&").replace("&#x27;", "'") for label, _options in groups] == organ_classes
+    options = re.findall(r'<option value="(\d+)"', select)
+    assert len(options) == len(set(options)) == 837
+    blood = dict(groups)["Blood and lymphatic system disorders"]
+    assert '<option value="10016288">Febrile neutropenia (10016288)</option>' in blood
