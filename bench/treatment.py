@@ -36,14 +36,19 @@ from trial.crf import save_crf  # noqa: E402
 CYCLE_START = date(2020, 3, 20)
 
 
-def _patient(user, site, i: int):
+def _enrolled(user, site, letter: str, i: int):
     reg = register_patient(user=user, site=site, confirm_not_duplicate=True, data={
-        "initials": "T" + chr(65 + i % 26) + chr(65 + (i // 26) % 26), "sex": "M",
+        "initials": letter + chr(65 + i % 26) + chr(65 + (i // 26) % 26), "sex": "M",
         "date_of_birth": date(2012, 5, 3), "registration_date": date(2020, 3, 9)})
     build.enroll(user, reg.patient)
-    treatment.debulking(user, reg.patient)
-    treatment.cycle(user, reg.patient, 1)
     return reg.patient
+
+
+def _patient(user, site, i: int):
+    patient = _enrolled(user, site, "T", i)
+    treatment.debulking(user, patient)
+    treatment.cycle(user, patient, 1)
+    return patient
 
 
 def crs_days(user, site) -> None:
@@ -70,13 +75,10 @@ def main(n: int) -> None:
         start = time.perf_counter()
         patients = []
         for i in range(n):
-            reg = register_patient(user=user, site=site, confirm_not_duplicate=True, data={
-                "initials": "P" + chr(65 + i % 26) + chr(65 + (i // 26) % 26), "sex": "F",
-                "date_of_birth": date(2012, 5, 3), "registration_date": date(2020, 3, 9)})
-            build.enroll(user, reg.patient)
-            treatment.treat(user, reg.patient)
-            treatment.cycle(user, reg.patient, 2)
-            patients.append(reg.patient)
+            patient = _enrolled(user, site, "P", i)
+            treatment.treat(user, patient)
+            treatment.cycle(user, patient, 2)
+            patients.append(patient)
         print(f"  treated {n} patients (two cycles, CRS, ICANS, AE, response, intrathecal) in "
               f"{time.perf_counter() - start:.1f} s")
         client = Client()

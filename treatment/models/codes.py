@@ -14,6 +14,13 @@ def cycle_number_field(**kwargs) -> models.PositiveSmallIntegerField:
         _("cycle"), choices=[(n, str(n)) for n in range(1, rules.MAX_CYCLES + 1)], **kwargs)
 
 
+def disagreement_field() -> models.BooleanField:
+    """The confirmation that a typed grade or response contradicting the computed one is meant (trial.crf)."""
+    return models.BooleanField(
+        _("I confirm this disagreement"), default=False,
+        help_text=_("Only when your value above differs from the computed one and you stand by it."))
+
+
 def cycles_of(patient_id: int | None) -> list:
     """The patient's blinatumomab cycles in order (one query)."""
     from treatment.models.cycle import BlinatumomabCycle

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from patients.models.baseline import CnsStatus
 from patients.models.codes import YesNo, check_date
 from treatment import rules
-from treatment.models.codes import cycle_number_field, cycles_of
+from treatment.models.codes import cycle_number_field, cycles_of, disagreement_field
 from trial.crf import Crf, Phase
 from trial.ranges import measure
 
@@ -51,9 +51,7 @@ class ResponseAssessment(Crf):
         _("response assessed by the investigator"), max_length=2, choices=Response.choices, blank=True,
         help_text=_("Optional. The response is computed from blasts and MRD; a different one here is kept beside "
                     "it for review once you confirm it."))
-    disagreement_confirmed = models.BooleanField(
-        _("I confirm this disagreement"), default=False,
-        help_text=_("Only when your value above differs from the computed one and you stand by it."))
+    disagreement_confirmed = disagreement_field()
 
     mrd_negative = models.BooleanField(_("MRD < 0.01 %"), null=True, editable=False)
     response = models.CharField(_("response (study definition)"), max_length=2, choices=Response.choices,

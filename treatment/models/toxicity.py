@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from patients import rules as enrollment_rules
 from patients.models.codes import YesNo, check_date, date_of_birth
 from treatment import rules
-from treatment.models.codes import Grade, cycle_on, cycle_period_end, cycles_of, death_of
+from treatment.models.codes import Grade, cycle_on, cycle_period_end, cycles_of, death_of, disagreement_field
 from trial.crf import Crf, Phase
 from trial.ranges import measure
 
@@ -37,6 +37,14 @@ class OxygenSupport(models.IntegerChoices):
     LOW_FLOW = rules.OxygenSupport.LOW_FLOW.value, _("Low flow (≤ 6 L/min or blow-by)")
     HIGH_FLOW = rules.OxygenSupport.HIGH_FLOW.value, _("High flow (> 6 L/min, facemask, non-rebreather, Venturi)")
     POSITIVE_PRESSURE = rules.OxygenSupport.POSITIVE_PRESSURE.value, _("Positive pressure")
+
+
+def reported_grade_field() -> models.PositiveSmallIntegerField:
+    """The investigator's own grade, optional: kept beside the computed one once a disagreement is confirmed."""
+    return models.PositiveSmallIntegerField(
+        _("grade assessed by the investigator"), choices=Grade.choices, null=True, blank=True,
+        help_text=_("Optional. The ASTCT grade is computed from the findings; a different grade here is kept "
+                    "beside it for review once you confirm it."))
 
 
 def _yes(value: str) -> bool:
@@ -103,13 +111,8 @@ class CrsAssessment(Crf):
                                        default=YesNo.NO)
     death_due_to_crs = models.CharField(_("died of CRS this day"), max_length=1, choices=YesNo.choices,
                                         default=YesNo.NO)
-    reported_grade = models.PositiveSmallIntegerField(
-        _("grade assessed by the investigator"), choices=Grade.choices, null=True, blank=True,
-        help_text=_("Optional. The ASTCT grade is computed from the findings; a different grade here is kept "
-                    "beside it for review once you confirm it."))
-    disagreement_confirmed = models.BooleanField(
-        _("I confirm this disagreement"), default=False,
-        help_text=_("Only when your value above differs from the computed one and you stand by it."))
+    reported_grade = reported_grade_field()
+    disagreement_confirmed = disagreement_field()
 
     cycle_number = models.PositiveSmallIntegerField(_("cycle"), null=True, editable=False)
     oxygen_support = models.PositiveSmallIntegerField(_("oxygen support (ASTCT)"), choices=OxygenSupport.choices,
@@ -299,13 +302,8 @@ class IcansAssessment(Crf):
                                                   choices=IcpFinding.choices, default=IcpFinding.NONE)
     death_due_to_icans = models.CharField(_("died of ICANS this day"), max_length=1, choices=YesNo.choices,
                                           default=YesNo.NO)
-    reported_grade = models.PositiveSmallIntegerField(
-        _("grade assessed by the investigator"), choices=Grade.choices, null=True, blank=True,
-        help_text=_("Optional. The ASTCT grade is computed from the findings; a different grade here is kept "
-                    "beside it for review once you confirm it."))
-    disagreement_confirmed = models.BooleanField(
-        _("I confirm this disagreement"), default=False,
-        help_text=_("Only when your value above differs from the computed one and you stand by it."))
+    reported_grade = reported_grade_field()
+    disagreement_confirmed = disagreement_field()
 
     cycle_number = models.PositiveSmallIntegerField(_("cycle"), null=True, editable=False)
     age_years = models.PositiveSmallIntegerField(_("age on the assessment date (years)"), null=True, editable=False)
