@@ -90,11 +90,16 @@ def _summary(page: str) -> str:
     return page.split('id="treatment-summary"')[1].split("</section>")[0]
 
 
+def _cycle_rows(card: str) -> dict[int, str]:
+    """The summary card's row of each cycle, by cycle number."""
+    return {n: card.split(f'data-cycle="{n}"')[1].split("</tr>")[0] for n in (1, 2)}
+
+
 # ---- Patient page: treatment summary ---------------------------------------------------------------------
 def test_the_patient_page_shows_the_worst_crs_per_cycle_and_overall(client, coordinator, two_cycles):
     card = _summary(_patient_page(client, coordinator, two_cycles))
     assert 'data-derived="worst_crs">Grade 3<' in card
-    rows = {n: card.split(f'data-cycle="{n}"')[1].split("</tr>")[0] for n in (1, 2)}
+    rows = _cycle_rows(card)
     assert 'data-derived="crs">Grade 2 <span class="hint">(1 episode)</span>' in rows[1]
     assert 'data-derived="crs">Grade 3 <span class="hint">(1 episode)</span>' in rows[2]
 
@@ -102,7 +107,7 @@ def test_the_patient_page_shows_the_worst_crs_per_cycle_and_overall(client, coor
 def test_the_patient_page_shows_the_best_response_over_the_cycles(client, coordinator, two_cycles):
     card = _summary(_patient_page(client, coordinator, two_cycles))
     assert 'data-derived="best_response">CR: complete remission, MRD &lt; 0.01 %<' in card
-    rows = {n: card.split(f'data-cycle="{n}"')[1].split("</tr>")[0] for n in (1, 2)}
+    rows = _cycle_rows(card)
     assert "PR: blasts &lt; 5 %, MRD ≥ 0.01 %</a>" in rows[1]
     assert "CR: complete remission, MRD &lt; 0.01 %</a>" in rows[2]
 
