@@ -1,5 +1,6 @@
 """What every benchmark starts from: a scratch test database with one site and its coordinators, dropped after."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,10 +14,24 @@ from sites.models import Membership, Role, Site
 
 @contextmanager
 def scratch_study(coordinators: int = 1) -> Iterator[tuple[Site, list]]:
-    """Create the test database (DATABASE_URL's engine), site MX09 and `coordinators` users; drop it all after."""
+    """Create the test database (DATABASE_URL's engine), site MX09 and `coordinators` users; drop it all after.
+
+    On a database server the scratch database is named after this process (test_<name>_bench_<pid>), so a
+    benchmark never clobbers the test suite's database, nor another benchmark's, running at the same time.
+    """
     setup_test_environment()
     settings.ALLOWED_HOSTS = ["testserver"]
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    if connection.vendor != "sqlite":  # SQLite's test database is in memory, private to this process
+        test = connection.settings_dict.setdefault("TEST", {})
+        test["NAME"] = f"{test.get('NAME') or 'test_' + connection.settings_dict['NAME']}_bench_{os.getpid()}"
+    old_name = connection.settings_dict["NAME"]
+    try:
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    except BaseException:  # e.g. a failed migration: drop the scratch database if it was created
+        connection.close()
+        if connection.settings_dict["NAME"] != old_name:  # never the database the settings name
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+        raise
     try:
         site = Site.objects.create(code="MX09", name="Bench", city="CDMX")
         users = []
