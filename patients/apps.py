@@ -1,12 +1,11 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from trial.apps import StudyAppConfig
 
-class PatientsConfig(AppConfig):
+
+class PatientsConfig(StudyAppConfig):
     name = "patients"
     label = "patients"
     verbose_name = _("Patients and enrollment")
-
-    def ready(self) -> None:
-        # Entry checks and form overrides register themselves with the CRF engine on import.
-        from patients import entry, forms  # noqa: F401
+    # What this app adds to the engine's registries (trial.apps.StudyAppConfig), imported at start-up.
+    contributes = ("entry", "forms", "api", "demo", "schedule")

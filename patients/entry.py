@@ -53,7 +53,7 @@ def diagnosis_before_relapses(patient, model: type[Crf]) -> str | None:
 @entry_check
 def eligible_before_treatment(patient, model: type[Crf]) -> str | None:
     """CRF-SPEC Eligibility: no treatment (or later) form for a patient not shown eligible."""
-    if model.crf_phase == Phase.ENROLLMENT:
+    if model.crf_phase in (Phase.ENROLLMENT, Phase.SCHEDULE):
         return None
     eligibility = eligibility_of(patient)
     if eligibility is not None and eligibility.is_screen_failure:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from transplant.models import Death
+from patients.models import Death
 from treatment.models import (
     AdverseEvent,
     BlinatumomabCycle,
@@ -22,6 +22,7 @@ from treatment.models import (
     ResponseAssessment,
 )
 from trial.crf import save_crf
+from trial.models import MissedVisit
 
 MEXICO = ZoneInfo("America/Mexico_City")
 DEBULKING = {"start_date": date(2020, 3, 13), "end_date": date(2020, 3, 17), "anthracycline": "N",
@@ -29,21 +30,28 @@ DEBULKING = {"start_date": date(2020, 3, 13), "end_date": date(2020, 3, 17), "an
 CYCLES = {
     1: {"cycle_number": 1, "start_date": date(2020, 3, 20), "weight_kg": Decimal("30.0"), "height_cm": Decimal("135.0"),
         "prescribed_step_ug_day": Decimal("5.3"), "prescribed_full_ug_day": Decimal("15.9"),
-        "end_date": date(2020, 4, 16), "days_infused": 28},
+        "end_date": date(2020, 4, 16), "days_infused": 28, "discontinued_early": "N"},
     2: {"cycle_number": 2, "start_date": date(2020, 5, 1), "weight_kg": Decimal("30.5"), "height_cm": Decimal("135.5"),
-        "prescribed_full_ug_day": Decimal("16.0"), "end_date": date(2020, 5, 28), "days_infused": 28},
+        "prescribed_full_ug_day": Decimal("16.0"), "end_date": date(2020, 5, 28), "days_infused": 28,
+        "discontinued_early": "N"},
 }
-CRS_NONE = {"max_temperature_c": Decimal("37.0")}
+# Every question answered, as a coordinator completing the form does (nothing starts pre-answered).
+CRS_NO_SIGNS = {"fever_other_cause": "N", "hypotension": "none", "vasopressin": "N", "oxygen_device": "none",
+                "antipyretics": "N", "tocilizumab": "N", "corticosteroids": "N", "death_due_to_crs": "N"}
+CRS_NONE = {**CRS_NO_SIGNS, "max_temperature_c": Decimal("37.0")}
 # The raw findings of each ASTCT grade (CLINICAL-RULES 1.1), for forms that need a given grade.
 CRS_GRADE = {
     0: CRS_NONE,
-    1: {"max_temperature_c": Decimal("38.6")},
-    2: {"max_temperature_c": Decimal("39.1"), "hypotension": "fluids"},
-    3: {"max_temperature_c": Decimal("39.4"), "hypotension": "vasopressors", "vasopressors": 1},
-    4: {"max_temperature_c": Decimal("40.0"), "hypotension": "vasopressors", "vasopressors": 2,
+    1: {**CRS_NO_SIGNS, "max_temperature_c": Decimal("38.6")},
+    2: {**CRS_NO_SIGNS, "max_temperature_c": Decimal("39.1"), "hypotension": "fluids"},
+    3: {**CRS_NO_SIGNS, "max_temperature_c": Decimal("39.4"), "hypotension": "vasopressors", "vasopressors": 1},
+    4: {**CRS_NO_SIGNS, "max_temperature_c": Decimal("40.0"), "hypotension": "vasopressors", "vasopressors": 2,
         "oxygen_device": "mechanical_ventilation"},
 }
-CAPD_CALM = {f"capd_{n}": 4 if n <= 4 else 0 for n in range(1, 9)}  # "always" 1–4, "never" 5–8: score 0
+ICANS_NO_SIGNS = {"baseline": "N", "developmental_delay": "N", "unable_to_perform": "N", "consciousness": 0,
+                  "seizure": 0, "deep_focal_motor_weakness": "N", "raised_icp": 0, "death_due_to_icans": "N"}
+# "always" 1–4, "never" 5–8: score 0
+CAPD_CALM = {**ICANS_NO_SIGNS, **{f"capd_{n}": 4 if n <= 4 else 0 for n in range(1, 9)}}
 RESPONSE = {"cycle_number": 1, "assessment_date": date(2020, 4, 20), "marrow_blasts_pct": Decimal("1.0"),
             "mrd_result": "detected", "mrd_pct": Decimal("0.0040"), "mrd_lod_pct": Decimal("0.0010"),
             "mrd_cells_analysed": 1_000_000, "extramedullary_disease": "N", "cns_status": "CNS1"}
@@ -86,7 +94,8 @@ def adverse_event(user, patient, **changes) -> AdverseEvent:
 
 
 def death(user, patient, when: date, cause: str = "toxicity") -> Death:
-    return save_crf(Death(patient=patient), user=user, data={"death_date": when, "cause": cause}, complete=True)
+    return save_crf(Death(patient=patient), user=user, complete=True,
+                    data={"death_date": when, "cause": cause, "autopsy_performed": "N"})
 
 
 def aware(year: int, month: int, day: int, hour: int = 9) -> datetime:
@@ -108,5 +117,9 @@ def every_form(user, patient) -> None:
     """After enrollment: a record of every treatment and follow-up form (site-isolation and schema tests)."""
     treat(user, patient)
     save_crf(InfusionInterruption(patient=patient), user=user, data={
-        "cycle_number": 1, "start_date": date(2020, 3, 26), "end_date": date(2020, 3, 27), "reason": "crs"})
+        "cycle_number": 1, "start_date": date(2020, 3, 26), "end_date": date(2020, 3, 27),
+        "interruption_reason": "crs"})
+    cycle(user, patient, 2)
+    save_crf(MissedVisit(patient=patient), user=user, complete=True, data={
+        "visit_key": "C2-IT", "form": "treatment.IntrathecalTherapy", "not_done_reason": "Platelets too low"})
     death(user, patient, date(2021, 2, 1))

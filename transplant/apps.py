@@ -1,8 +1,11 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from trial.apps import StudyAppConfig
 
-class TransplantConfig(AppConfig):
+
+class TransplantConfig(StudyAppConfig):
     name = "transplant"
     label = "transplant"
     verbose_name = _("Transplant")
+    # What this app adds to the engine's registries (trial.apps.StudyAppConfig): nothing yet.
+    contributes = ()

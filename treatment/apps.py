@@ -1,12 +1,11 @@
-from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from trial.apps import StudyAppConfig
 
-class TreatmentConfig(AppConfig):
+
+class TreatmentConfig(StudyAppConfig):
     name = "treatment"
     label = "treatment"
     verbose_name = _("Treatment")
-
-    def ready(self) -> None:
-        # The patient-page panel and the form overrides register themselves on import.
-        from treatment import forms, summary  # noqa: F401
+    # What this app adds to the engine's registries (trial.apps.StudyAppConfig), imported at start-up.
+    contributes = ("forms", "summary", "demo", "schedule")

@@ -30,6 +30,9 @@ from trial.crf import save_crf
 from trial.demo import demo_step
 
 MEXICO = ZoneInfo("America/Mexico_City")
+# Every question of a CRS day answered (nothing starts pre-answered); each grade below adds its signs.
+CRS_NO_SIGNS = {"fever_other_cause": "N", "hypotension": "none", "vasopressin": "N", "oxygen_device": "none",
+                "antipyretics": "N", "tocilizumab": "N", "corticosteroids": "N", "death_due_to_crs": "N"}
 CRS_SIGNS = {
     0: {"max_temperature_c": Decimal("37.1")},
     1: {"max_temperature_c": Decimal("38.7"), "antipyretics": "Y"},
@@ -103,19 +106,25 @@ def _cycle(patient, user, number: int, start, baseline: Baseline, plan: dict) ->
         if deviation else "",
         "end_date": start + timedelta(days=rules.CYCLE_INFUSION_DAYS - 1),
         "days_infused": rules.CYCLE_INFUSION_DAYS - (interrupted[1] if interrupted and number == 1 else 0),
+        "discontinued_early": "N",
     }
     return _save(BlinatumomabCycle, patient, user, data)
 
 
+ICANS_NO_SIGNS = {"baseline": "N", "developmental_delay": "N", "unable_to_perform": "N", "consciousness": 0,
+                  "seizure": 0, "deep_focal_motor_weakness": "N", "raised_icp": 0, "death_due_to_icans": "N"}
+
+
 def _crs_and_icans(patient, user, cycle: BlinatumomabCycle, plan: dict, age: int) -> None:
     tool = rules.icans_tool(age_years=age)
-    normal = ({f"capd_{n}": 4 if n <= 4 else 0 for n in range(1, 9)} if tool is rules.IcansTool.CAPD else
-              {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1, "ice_attention": 1})
+    normal = ICANS_NO_SIGNS | ({f"capd_{n}": 4 if n <= 4 else 0 for n in range(1, 9)} if tool is rules.IcansTool.CAPD
+                               else {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1,
+                                     "ice_attention": 1})
     _save(IcansAssessment, patient, user, {"assessment_date": cycle.start_date, "baseline": "Y", **normal})
     if cycle.cycle_number != 1:
         return
     for day, grade in sorted(plan["crs"].items()):
-        data = {"assessment_date": cycle.start_date + timedelta(days=day - 1), **CRS_SIGNS[grade]}
+        data = {"assessment_date": cycle.start_date + timedelta(days=day - 1), **CRS_NO_SIGNS, **CRS_SIGNS[grade]}
         reported = plan.get("reported", {}).get(day)
         if reported is not None:
             data |= {"reported_grade": reported, "disagreement_confirmed": True}
@@ -158,7 +167,7 @@ def treat_demo_patient(patient, user, index: int) -> None:
                 stopped = cycle.start_date + timedelta(days=day - 1)
                 _save(InfusionInterruption, patient, user, {"cycle_number": 1, "start_date": stopped,
                                                             "end_date": stopped + timedelta(days=days),
-                                                            "reason": reason})
+                                                            "interruption_reason": reason})
         _save(ResponseAssessment, patient, user, {
             "cycle_number": number, "assessment_date": cycle.end_date + timedelta(days=3),
             "mrd_cells_analysed": 500_000, "extramedullary_disease": "N", "cns_status": "CNS1",

@@ -6,7 +6,7 @@ A concrete CRF needs no API code; an app registers a viewset only where creation
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, models
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -18,7 +18,18 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from trial import access
 from trial.audit import history_entries
-from trial.crf import TRANSITIONS, Crf, CrfLocked, CrfQuerySet, StaleEdit, change_status, crf_models, save_crf
+from trial.crf import (
+    MISSING_REASON_MAX,
+    TRANSITIONS,
+    Crf,
+    CrfLocked,
+    CrfQuerySet,
+    MissingCode,
+    StaleEdit,
+    change_status,
+    crf_models,
+    save_crf,
+)
 from trial.patients import log_access, patient_model
 
 
@@ -30,6 +41,11 @@ class VisiblePatientField(serializers.SlugRelatedField):
 
     def get_queryset(self):
         return patient_model().objects.visible_to(self.context["request"].user)
+
+
+class MissingEntrySerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=MissingCode.choices)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=MISSING_REASON_MAX, default="")
 
 
 class CrfSerializer(serializers.ModelSerializer):
@@ -44,11 +60,18 @@ class CrfSerializer(serializers.ModelSerializer):
     reason = serializers.CharField(write_only=True, required=False, allow_blank=True,
                                    help_text="Reason for change; required once the form has left draft.")
     complete = serializers.BooleanField(write_only=True, required=False, default=False,
-                                        help_text="Mark the form complete with this save.")
+                                        help_text="Mark the form complete with this save. A draft saves whatever "
+                                                  "was sent; completing asks for every required item.")
+    visit = serializers.CharField(read_only=True, help_text="The visit this record belongs to (e.g. SCR, C1, "
+                                                            "C1-IT), assigned from the study schedule.")
+    missing = serializers.DictField(
+        child=MissingEntrySerializer(), required=False,
+        help_text="Items explicitly coded missing: {\"field\": {\"code\": \"not_done\" | \"unknown\" | "
+                  "\"not_applicable\", \"reason\": \"...\"}}. Sent, it replaces the record's codes.")
 
     class Meta:
         model: type[Crf]
-        base_fields = ["id", "patient", "site", "status", "version", "created_at", "updated_at"]
+        base_fields = ["id", "patient", "site", "visit", "status", "version", "created_at", "updated_at", "missing"]
         read_only_fields = ["status", "created_at", "updated_at"]
 
     def get_fields(self):
@@ -74,8 +97,24 @@ def serializer_for(model: type[Crf], base: type[CrfSerializer] = CrfSerializer) 
         "fields": [*base.Meta.base_fields, *model.entry_fields(), *derived, "reason", "complete"],
         "read_only_fields": [*base.Meta.read_only_fields, *derived],
         "ref_name": model.__name__,
+        "extra_kwargs": _draft_kwargs(model),
     })
     return type(f"{model.__name__}Serializer", (base,), {"Meta": meta, "__module__": model.__module__})
+
+
+def _draft_kwargs(model: type[Crf]) -> dict[str, dict]:
+    """A draft saves whatever was sent: no entry field is required here; completing checks them (trial.crf)."""
+    found = {}
+    for field in model._meta.concrete_fields:
+        if field.name in model.derived_fields() and isinstance(field, models.CharField) and field.choices:
+            found[field.name] = {"allow_blank": True}  # not computable yet from a draft's inputs
+        if field.name not in model.entry_fields():
+            continue
+        if isinstance(field, models.CharField | models.TextField):
+            found[field.name] = {"required": False, "allow_blank": True}
+        elif not isinstance(field, models.BooleanField):
+            found[field.name] = {"required": False, "allow_null": True}
+    return found
 
 
 class CrfFilter(filters.FilterSet):
@@ -119,13 +158,15 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
         patient = serializer.validated_data["patient"]
         serializer.instance = save_crf(self.model(patient=patient), user=self.request.user,
                                        data=serializer.crf_fields(),
-                                       complete=serializer.validated_data.get("complete", False))
+                                       complete=serializer.validated_data.get("complete", False),
+                                       missing=serializer.validated_data.get("missing"))
 
     def perform_update(self, serializer: CrfSerializer) -> None:
         serializer.instance = save_crf(serializer.instance, user=self.request.user, data=serializer.crf_fields(),
                                        reason=serializer.validated_data.get("reason", ""),
                                        expected_version=serializer.validated_data.get("version"),
-                                       complete=serializer.validated_data.get("complete", False))
+                                       complete=serializer.validated_data.get("complete", False),
+                                       missing=serializer.validated_data.get("missing"))
 
     @extend_schema(responses=AuditEntrySerializer)
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
@@ -188,9 +229,10 @@ def exception_handler(exc, context):
     if isinstance(exc, StaleEdit):
         view = context["view"]
         current = view.get_serializer(exc.current).data
-        return Response({"detail": _("Someone saved this form after you opened it (now version %(v)s). "
-                                     "Their change was kept; reload and apply yours again.") % {
-                                         "v": exc.current.version},
+        return Response({"detail": _("%(who)s changed this form on %(when)s, after the version you edited (it is now "
+                                     "version %(v)s). Their change was kept; reload and apply yours again.") % {
+                                         "who": exc.by or _("Someone"), "v": exc.current.version,
+                                         "when": exc.at.isoformat() if exc.at else "—"},
                          "current": current}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, CrfLocked):
         return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)

@@ -1,4 +1,4 @@
-"""System checks guarding the engine's invariants. Ids are stable: trial.E001 to trial.E005."""
+"""System checks guarding the engine's invariants. Ids are stable: trial.E001 to trial.E008."""
 
 from django.core import checks
 
@@ -35,4 +35,79 @@ def check_models_are_site_scoped(crf_model_list) -> list[checks.CheckMessage]:
                 errors.append(checks.Error(
                     f"{model._meta.label}: crf_derived_from names {source!r}, which is not a CRF.",
                     hint="Use the 'app_label.ModelName' label of a CRF model.", obj=model, id="trial.E004"))
+    return errors
+
+
+def check_crf_field_names(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """trial.E006: a CRF field named like one of the engine's own names (reason, version, status, visit, ...)
+    would collide with it on the page and in the API (an interruption's `reason` once did)."""
+    from trial.crf import crf_models
+
+    return check_field_names(crf_models())
+
+
+def check_field_names(crf_model_list) -> list[checks.CheckMessage]:
+    from trial.crf import ENGINE_NAMES
+
+    return [checks.Error(f"{model._meta.label}.{name}: the name collides with the engine's own {name!r}.",
+                         hint="Rename the field (e.g. prefix it with what it is about).", obj=model, id="trial.E006")
+            for model in crf_model_list for name in model.entry_fields() + model.derived_fields()
+            if name in ENGINE_NAMES]
+
+
+def check_crfs_have_visits(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """trial.E008: every CRF says which visit its records belong to, and every scheduled form has a date."""
+    from trial.crf import crf_models
+    from trial.visits import form_rule, study_schedule
+
+    errors = []
+    for model in crf_models():
+        rule = form_rule(model._meta.label)
+        if rule is None:
+            errors.append(checks.Error(f"{model._meta.label}: no visit rule.", obj=model, id="trial.E008",
+                                       hint="Declare a trial.visits.FormVisit in the app's schedule module."))
+            continue
+        names = {f.name for f in model._meta.concrete_fields}
+        for name in filter(None, (rule.date_field, rule.index_field, rule.key_field)):
+            if name not in names:
+                errors.append(checks.Error(f"{model._meta.label}: visit rule names {name!r}, not a field.",
+                                           obj=model, id="trial.E008"))
+    for event in study_schedule().events:
+        rule = form_rule(event.form)
+        if rule is None or not rule.date_field:
+            errors.append(checks.Error(f"Visit {event.key}: form {event.form!r} has no visit rule with a date.",
+                                       id="trial.E008"))
+    return errors
+
+
+@checks.register()
+def check_contributions(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """trial.E007: every module an app declares in `contributes` (trial.apps.StudyAppConfig) exists and was
+    imported at start-up, so nothing it registers (entry checks, forms, API, panels, demo...) goes missing."""
+    from django.apps import apps
+
+    return check_contribution_modules(app_configs or apps.get_app_configs())
+
+
+def check_contribution_modules(app_configs) -> list[checks.CheckMessage]:
+    import sys
+    from importlib.util import find_spec
+
+    from trial.apps import contribution_modules
+
+    errors = []
+    for config in app_configs:
+        for name in contribution_modules(config):
+            if name in sys.modules:
+                continue
+            if find_spec(name) is None:
+                errors.append(checks.Error(
+                    f"{config.label}: declares the contribution module {name!r}, which does not exist.",
+                    hint="Create the module or remove it from the app config's `contributes`.", obj=config,
+                    id="trial.E007"))
+            else:
+                errors.append(checks.Error(
+                    f"{config.label}: the contribution module {name!r} was not imported at start-up.",
+                    hint="An app config that overrides ready() calls super().ready().", obj=config,
+                    id="trial.E007"))
     return errors

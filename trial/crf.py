@@ -4,19 +4,22 @@ Every CRF inherits `Crf` (audit trail, status, version, site) and changes only t
 `save_crf()` / `change_status()`: web forms, the API, imports, the demo loader and tests alike.
 """
 
+import contextlib
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import connection, models, transaction
+from django.db.models.signals import class_prepared
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 from simple_history.models import HistoricalRecords
 
-from trial import access, audit
+from trial import access, audit, events, visits
 from trial.access import Action, SiteScopedQuerySet
 from trial.patients import patient_model
 
@@ -36,6 +39,7 @@ class Phase(models.TextChoices):
     TREATMENT = "treatment", _("Treatment")
     TRANSPLANT = "transplant", _("Transplant")
     FOLLOW_UP = "follow_up", _("Follow-up")
+    SCHEDULE = "schedule", _("Visits not done")
 
 
 class AuditBypassError(RuntimeError):
@@ -47,11 +51,27 @@ class CrfLocked(PermissionDenied):
 
 
 class StaleEdit(Exception):
-    """Someone saved this form after it was opened; their change is kept and this one refused."""
+    """Someone saved this form after it was opened; their change is kept and this one refused.
 
-    def __init__(self, current: "Crf") -> None:
+    `by` and `at` name the person whose change came in between (the latest one), for the message.
+    """
+
+    def __init__(self, current: "Crf", *, by: str = "", at=None) -> None:
         super().__init__(f"{current._meta.label} {current.pk} is at version {current.version}")
         self.current = current
+        self.by = by
+        self.at = at
+
+
+class MissingCode(models.TextChoices):
+    """Why a required item has no value: stored apart from a blank (CRF-SPEC conventions), exported as such."""
+
+    NOT_DONE = "not_done", _("Not done")
+    UNKNOWN = "unknown", _("Unknown")
+    NOT_APPLICABLE = "not_applicable", _("Not applicable")
+
+
+MISSING_REASON_MAX = 500
 
 
 class CrfQuerySet(SiteScopedQuerySet):
@@ -72,8 +92,32 @@ class CrfQuerySet(SiteScopedQuerySet):
 
 # Fields every CRF has; they are set by the engine and never typed into a form.
 BASE_FIELDS = frozenset(
-    {"id", "site", "patient", "status", "version", "created_at", "created_by", "updated_at", "updated_by"}
+    {"id", "site", "patient", "status", "version", "created_at", "created_by", "updated_at", "updated_by", "visit",
+     "missing"}
 )
+# Names the engine itself uses on pages and in the API (reason for change, the version opened, "complete"...):
+# a CRF field with one of these names would collide with them (system check trial.E006).
+ENGINE_NAMES = BASE_FIELDS | {"reason", "complete", "record", "transition", "history", "save_draft", "save_complete",
+                              "save", "csrfmiddlewaretoken"}
+
+
+def _nullable_entry_fields(sender, **kwargs) -> None:
+    """Every entry field of a CRF may be empty in the database, so a draft saves whatever was typed.
+
+    Whether an item is required is said by `blank` alone and checked when the form is completed (a field
+    declared without `blank=True` must then be answered or coded missing). Connected before `Crf` is defined,
+    so it runs before simple-history copies the fields into the audit table, and both tables agree.
+    """
+    crf_base = globals().get("Crf")
+    if crf_base is None or not issubclass(sender, crf_base) or sender._meta.abstract:
+        return
+    for field in sender._meta.local_concrete_fields:
+        if (field.editable and field.name not in BASE_FIELDS and not field.null
+                and not isinstance(field, models.CharField | models.TextField | models.BooleanField)):
+            field.null = True
+
+
+class_prepared.connect(_nullable_entry_fields, dispatch_uid="trial_crf_nullable_entry_fields")
 
 
 class Crf(models.Model):
@@ -92,6 +136,11 @@ class Crf(models.Model):
     updated_at = models.DateTimeField(_("last changed"), auto_now=True)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
                                    editable=False, related_name="+", verbose_name=_("last changed by"))
+    # The visit this record belongs to (trial.visits: "SCR", "C1", "C1-IT", later "W03", "FU04"), set by the save
+    # path from the schedule; it keys exports and ODM StudyEvents.
+    visit = models.CharField(_("visit"), max_length=16, blank=True, editable=False, db_index=True)
+    # Items explicitly coded missing: {"field": {"code": MissingCode, "reason": "..."}}, apart from blanks.
+    missing = models.JSONField(_("missing data"), default=dict, blank=True, editable=False)
 
     history = HistoricalRecords(inherit=True, history_change_reason_field=models.TextField(null=True))
     objects = CrfQuerySet.as_manager()
@@ -111,6 +160,11 @@ class Crf(models.Model):
     # a typed value that contradicts it is kept beside it only once the user confirms the disagreement
     # (field `disagreement_confirmed`), and it is listed for data review.
     crf_reported: dict[str, str] = {}
+    # Items a site may legitimately lack: they accept a missing-data code (not done / unknown / not applicable)
+    # instead of a value, and a complete form counts them as answered.
+    crf_may_be_missing: tuple[str, ...] = ()
+    # Items needed even in a draft (e.g. what identifies a new patient at registration): most forms have none.
+    crf_draft_requires: tuple[str, ...] = ()
 
     class Meta:
         abstract = True
@@ -152,7 +206,8 @@ class Crf(models.Model):
         """The records that have review flags, as a database filter (None: this form raises none)."""
         found = None
         for reported, derived in cls.crf_reported.items():
-            typed = ~models.Q(**{f"{reported}__isnull": True}) & ~models.Q(**{reported: models.F(derived)})
+            typed = (~models.Q(**{f"{reported}__isnull": True}) & models.Q(**{f"{derived}__isnull": False})
+                     & ~models.Q(**{reported: models.F(derived)}))
             if isinstance(cls._meta.get_field(reported), models.CharField):
                 typed &= ~models.Q(**{reported: ""})
             found = typed if found is None else found | typed
@@ -161,7 +216,8 @@ class Crf(models.Model):
     def disagreements(self) -> list[tuple[str, str]]:
         """(reported field, derived field) pairs where a typed value contradicts the derived one."""
         return [(reported, derived) for reported, derived in self.crf_reported.items()
-                if getattr(self, reported) not in (None, "") and getattr(self, reported) != getattr(self, derived)]
+                if getattr(self, reported) not in (None, "") and getattr(self, derived) is not None
+                and getattr(self, reported) != getattr(self, derived)]
 
     def display(self, name: str) -> str:
         """A field's value as people read it (choice label, custom display), as the audit trail shows it."""
@@ -232,6 +288,106 @@ def entry_refusal(patient, model: type[Crf]) -> str | None:
 RECOMPUTED_REASON = gettext_noop("Recomputed after a change to another form of this patient")
 
 
+
+
+def write_record(record: Crf, *, user, reason: str | None) -> None:
+    """The one audited write: every CRF row is saved here, with its audit record, by every path.
+
+    Page, API, imports, re-derivation, status changes and jobs all come through: the version moves on, the user
+    and the reason go into the audit record written in the same transaction, and the patient's "data changed"
+    hook (trial.events) fires once the transaction commits.
+    """
+    record.version = (record.version or 0) + 1
+    if record.pk is None:
+        record.created_by = user
+    record.updated_by = user
+    record._history_user = user
+    record._change_reason = reason or None
+    record.save()
+    events.patient_changed(record.patient_id)
+
+
+def _is_unanswered(record: Crf, name: str) -> bool:
+    try:
+        field = record._meta.get_field(name)
+    except FieldDoesNotExist:  # a non-field key (e.g. __all__) is never "unanswered"
+        return False
+    return getattr(record, field.attname) in (None, "")
+
+
+def required_items(model: type[Crf]) -> list[str]:
+    """Entry fields that a complete form must answer (or code missing)."""
+    return [f.name for f in model._meta.concrete_fields if f.name in model.entry_fields() and not f.blank]
+
+
+def validate_record(record: Crf) -> None:
+    """Validate a record as its status asks: a draft keeps what was typed, a complete form must be whole.
+
+    Every typed value is checked (type, hard range, and its consistency with the form and the patient's other
+    forms). What is still missing is asked for only once the form leaves draft: on a draft, errors about empty
+    items are dropped. A complete form has every required item answered or explicitly coded missing.
+    """
+    try:
+        record.full_clean(exclude=["site", "patient", "created_by", "updated_by"])
+    except ValidationError as invalid:
+        errors = invalid.error_dict if hasattr(invalid, "error_dict") else {NON_FIELD: invalid.error_list}
+        kept: dict[str, list] = {}
+        for name, problems in errors.items():
+            draft_may_skip = record.status == CrfStatus.DRAFT and name not in record.crf_draft_requires
+            if _is_unanswered(record, name) and (draft_may_skip or name in record.missing):
+                continue  # a draft may leave it empty; a coded-missing item counts as answered
+            kept[name] = [_required_message(record, name) if p.code in ("null", "blank", "required") else p
+                          for p in problems]
+        if kept:
+            raise ValidationError(kept) from invalid
+
+
+NON_FIELD = "__all__"
+
+
+def _required_message(record: Crf, name: str) -> ValidationError:
+    if name in record.crf_may_be_missing:
+        return ValidationError(_("Required to complete the form: answer it, or code it as missing (not done, "
+                                 "unknown or not applicable)."), code="required")
+    return ValidationError(_("Required to complete the form."), code="required")
+
+
+def clean_missing(model: type[Crf], coded: Mapping[str, object]) -> dict[str, dict[str, str]]:
+    """Check explicit missing-data codes ({"field": {"code": ..., "reason": ...}}) and put them in stored form."""
+    cleaned: dict[str, dict[str, str]] = {}
+    errors: dict[str, str] = {}
+    if not isinstance(coded, Mapping):
+        raise ValidationError({"missing": _("Give missing-data codes as {\"field\": {\"code\": ..., "
+                                            "\"reason\": ...}}.")})
+    for name, entry in coded.items():
+        if entry in (None, "", {}):
+            continue  # no code: the item is answered (or still open)
+        code = entry.get("code") if isinstance(entry, Mapping) else entry
+        reason = str(entry.get("reason") or "").strip() if isinstance(entry, Mapping) else ""
+        if name not in model.crf_may_be_missing:
+            allowed = ", ".join(model.crf_may_be_missing) or "—"
+            errors[name] = _("%(field)s cannot be coded missing on this form (items that can: %(allowed)s).") % {
+                "field": name, "allowed": allowed}
+        elif code not in MissingCode.values:
+            errors[name] = _("“%(code)s” is not a missing-data code; use one of: %(codes)s.") % {
+                "code": code, "codes": ", ".join(MissingCode.values)}
+        elif len(reason) > MISSING_REASON_MAX:
+            errors[name] = _("The reason it is missing has %(n)s characters; at most %(max)s are kept.") % {
+                "n": len(reason), "max": MISSING_REASON_MAX}
+        else:
+            cleaned[name] = {"code": code, "reason": reason}
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _missing_with_values(record: Crf) -> dict[str, str]:
+    """Items coded missing that also have a value: one or the other, never both."""
+    return {name: _("%(field)s has a value and a missing-data code; keep one of them.") % {
+        "field": capfirst(record._meta.get_field(name).verbose_name)}
+        for name in record.missing if not _is_unanswered(record, name)}
+
+
 @functools.cache
 def dependents_of(model: type[Crf]) -> list[type[Crf]]:
     """CRFs whose derived values depend, directly or through others, on `model`'s data; casebook order."""
@@ -256,7 +412,8 @@ def rederive(record: Crf, *, user) -> bool:
     """
     names = record.derived_fields()
     before = [getattr(record, name) for name in names]
-    record.derive()
+    _derive(record)
+    record.visit = visits.visit_for(record)
     changed = [getattr(record, name) for name in names] != before
     label = str(record._meta.verbose_name)
     if changed and record.status == CrfStatus.LOCKED:
@@ -264,7 +421,7 @@ def rederive(record: Crf, *, user) -> bool:
             _("This change would alter the values computed on the locked %(form)s form; ask a data manager to "
               "unlock it first.") % {"form": label}, code="dependent_locked")
     try:
-        record.full_clean(exclude=["site", "patient", "created_by", "updated_by"])
+        validate_record(record)
     except ValidationError as invalid:
         raise ValidationError(
             _("This change would make the %(form)s form invalid: %(problem)s Correct that form first.")
@@ -273,12 +430,17 @@ def rederive(record: Crf, *, user) -> bool:
         return False
     if record.status in (CrfStatus.VERIFIED, CrfStatus.SIGNED):
         record.status = CrfStatus.COMPLETE
-    record.version += 1
-    record.updated_by = user
-    record._history_user = user
-    record._change_reason = RECOMPUTED_REASON
-    record.save()
+    write_record(record, user=user, reason=RECOMPUTED_REASON)
     return True
+
+
+def _derive(record: Crf) -> None:
+    """Recompute derived values; a draft's half-typed inputs leave the values they cannot give empty."""
+    if record.status != CrfStatus.DRAFT:
+        record.derive()
+        return
+    with contextlib.suppress(TypeError, ValueError, ArithmeticError):
+        record.derive()
 
 
 def _refresh_dependents(model: type[Crf], patient_id: int, user, earliest: object = None) -> None:
@@ -332,17 +494,20 @@ def _require_reason(reason: str) -> None:
 
 @transaction.atomic
 def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
-             expected_version: int | None = None, complete: bool = False) -> Crf:
+             expected_version: int | None = None, complete: bool = False,
+             missing: Mapping[str, object] | None = None) -> Crf:
     """The only write path for CRF data: web forms, API, imports and tests all call it.
 
     Checks access and lock, refuses a stale version (the newer data are kept), requires a reason once
-    the form has left draft, recomputes derived fields, validates, and writes the audit record with the
-    user and the reason in the same transaction as the data.
+    the form has left draft, recomputes derived fields, validates as the status asks (a draft keeps what was
+    typed; a complete form is whole), assigns the record's visit, and writes it through `write_record`.
+    `missing` replaces the record's missing-data codes when given ({"field": {"code": ..., "reason": ...}}).
     """
     model = type(crf)
     unknown = set(data) - set(model.entry_fields())
     if unknown:
         raise ValidationError({name: _("This field cannot be set.") for name in sorted(unknown)})
+    coded = clean_missing(model, missing) if missing is not None else None
 
     before: dict[str, object] = {}
     if crf.pk is None:
@@ -356,9 +521,9 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
         target.site_id = patient.site_id
         if not model.crf_repeating and model.objects.filter(patient_id=patient.pk).exists():
             raise ValidationError(_("This patient already has a %(form)s form.") % {"form": model._meta.verbose_name})
-        target.version = 1
-        target.created_by = user
+        target.version = 0
         target.status = CrfStatus.COMPLETE if complete else CrfStatus.DRAFT
+        target.missing = coded or {}
         _apply(target, data)
         target.crf_changed = frozenset(model.entry_fields())
     else:
@@ -369,11 +534,14 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
         if target.status == CrfStatus.LOCKED:
             raise CrfLocked(_("This form is locked and cannot change."))
         if expected_version is not None and expected_version != target.version:
-            raise StaleEdit(target)
+            _refuse_if_changed_by_someone(target, expected_version)
         before = {name: getattr(target, name) for name in model.entry_fields()}
+        missing_before = target.missing
         _apply(target, data)  # normalised before comparing: "abc" for "ABC" is no change
+        if coded is not None:
+            target.missing = coded
         target.crf_changed = frozenset(name for name, value in before.items() if getattr(target, name) != value)
-        changed = bool(target.crf_changed)
+        changed = bool(target.crf_changed) or target.missing != missing_before
         new_status = target.status
         if target.status in (CrfStatus.VERIFIED, CrfStatus.SIGNED) and changed:
             new_status = CrfStatus.COMPLETE  # an edit voids source verification and signature
@@ -386,21 +554,32 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
         if target.status != CrfStatus.DRAFT:
             _require_reason(reason)
         target.status = new_status
-        target.version += 1
 
-    target.derive()
+    _derive(target)
+    target.visit = visits.visit_for(target)
     _require_confirmation(target)
+    both = _missing_with_values(target)
+    if both:
+        raise ValidationError(both)
     # The patient was read under lock above and never changes, so its existence and the one-form-per-
-    # patient rule are already settled: skip Django re-checking them with two more queries.
-    target.full_clean(exclude=["site", "patient", "created_by", "updated_by"])
-    target.updated_by = user
-    target._history_user = user
-    target._change_reason = reason.strip() or None
-    target.save()
+    # patient rule are already settled: validation skips re-checking them with two more queries.
+    validate_record(target)
+    write_record(target, user=user, reason=reason.strip())
     _refresh_dependents(model, target.patient_id, user, earliest=_earliest(model, target, before))
     if target is not crf:
         _copy_into(crf, target)
     return crf
+
+
+def _refuse_if_changed_by_someone(current: Crf, opened: int) -> None:
+    """A stale version is refused only if a person changed the record since: the system's recomputation of
+    derived values (e.g. after a relapse was added) leaves what the user typed untouched, so it does not count."""
+    later = (current.history.filter(version__gt=opened)
+             .exclude(history_change_reason=RECOMPUTED_REASON)
+             .select_related("history_user").order_by("-history_id").first())
+    if later is not None or opened > current.version:
+        who = later.history_user.get_username() if later is not None and later.history_user else ""
+        raise StaleEdit(current, by=who, at=later.history_date if later is not None else None)
 
 
 def _earliest(model: type[Crf], saved: Crf, before: dict[str, object]):
@@ -477,7 +656,7 @@ def change_status(crf: Crf, *, user, transition: str, reason: str = "",
     target = type(crf).objects.select_for_update().get(pk=crf.pk)
     access.require(user, step.action, site=target.site_id)
     if expected_version is not None and expected_version != target.version:
-        raise StaleEdit(target)
+        _refuse_if_changed_by_someone(target, expected_version)
     if target.status not in step.sources:
         if target.status == CrfStatus.LOCKED:
             raise CrfLocked(_("This form is locked and cannot change."))
@@ -488,11 +667,9 @@ def change_status(crf: Crf, *, user, transition: str, reason: str = "",
     if step.needs_reason:
         _require_reason(reason)
     target.status = step.target or _status_before_lock(target)
-    target.version += 1
-    target.updated_by = user
-    target._history_user = user
-    target._change_reason = reason.strip() or step.default_reason
-    target.save()
+    if target.status != CrfStatus.DRAFT and step.name == "complete":
+        validate_record(target)  # completing asks for every required item, as "Save and mark complete" does
+    write_record(target, user=user, reason=reason.strip() or step.default_reason)
     _copy_into(crf, target)
     return crf
 

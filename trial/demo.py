@@ -1,5 +1,8 @@
 """Steps of the demo study that domain apps contribute (enrollment, treatment, ...), run in order by load_demo.
 
+An app declares "demo" in its config's `contributes` (trial.apps.StudyAppConfig); its demo module registers its
+steps with `demo_step` when imported at start-up.
+
 Each step receives the demo patients and the coordinator of each site, adds only what is missing (so the
 command can run again) and returns how many patients it completed.
 """
@@ -21,7 +24,5 @@ def demo_step(order: int, name: str) -> Callable[[DemoStep], DemoStep]:
 
 
 def demo_steps() -> list[tuple[str, DemoStep]]:
-    from django.utils.module_loading import autodiscover_modules
-
-    autodiscover_modules("demo")  # each app's demo.py registers its steps on import
+    """The registered steps in order (each app's demo module is imported at start-up: trial.apps.StudyAppConfig)."""
     return [(name, step) for _order, name, step in _STEPS]

@@ -4,8 +4,10 @@ from django import forms
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from trial.crf import Crf, CrfStatus
+from trial.crf import MISSING_REASON_MAX, Crf, CrfStatus, MissingCode
 from trial.ranges import record_findings
+
+MISSING_PREFIX, MISSING_REASON_PREFIX = "missing__", "missing_reason__"
 
 
 def _widget_for(field: models.Field, **kwargs) -> forms.Field | None:
@@ -32,6 +34,13 @@ class CrfForm(forms.ModelForm):
 
     def __init__(self, *args, editable: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # A draft saves whatever was typed: the page asks for nothing; the save path checks completeness when the
+        # form is completed and names each missing item. Required items are still marked for the user.
+        for name, field in self.fields.items():
+            if name in self._meta.fields:
+                field.required_to_complete = field.required
+                field.required = False
+        self._add_missing_codes()
         self.needs_reason = editable and self.instance.pk is not None and self.instance.status != CrfStatus.DRAFT
         if not self.needs_reason:
             del self.fields["reason"]
@@ -51,6 +60,35 @@ class CrfForm(forms.ModelForm):
                     field.soft_warning = f"{field.soft_warning} {message}" if getattr(field, "soft_warning", "") \
                         else message
 
+    def _add_missing_codes(self) -> None:
+        """Next to each item a site may lack: a missing-data code (not done / unknown / not applicable) and why."""
+        model = self._meta.model
+        coded = self.instance.missing or {}
+        order = []
+        for name in list(self.fields):
+            order.append(name)
+            if name not in model.crf_may_be_missing:
+                continue
+            label = self.fields[name].label
+            entry = coded.get(name) or {}
+            self.fields[f"{MISSING_PREFIX}{name}"] = forms.ChoiceField(
+                label=_("%(field)s: if not available") % {"field": label}, required=False,
+                choices=[("", _("— (answered above)")), *MissingCode.choices], initial=entry.get("code", ""))
+            self.fields[f"{MISSING_REASON_PREFIX}{name}"] = forms.CharField(
+                label=_("%(field)s: why it is missing") % {"field": label}, required=False,
+                max_length=MISSING_REASON_MAX, initial=entry.get("reason", ""))
+            order += [f"{MISSING_PREFIX}{name}", f"{MISSING_REASON_PREFIX}{name}"]
+        self.order_fields(order)
+
+    def crf_missing(self) -> dict[str, dict[str, str]]:
+        """The missing-data codes as typed on the page ({} clears them all)."""
+        found = {}
+        for name in self._meta.model.crf_may_be_missing:
+            code = self.cleaned_data.get(f"{MISSING_PREFIX}{name}")
+            if code:
+                found[name] = {"code": code, "reason": self.cleaned_data.get(f"{MISSING_REASON_PREFIX}{name}", "")}
+        return found
+
     def clean(self):
         cleaned = super().clean()
         if self.needs_reason and self.has_changed() and not cleaned.get("reason", "").strip():
@@ -59,6 +97,9 @@ class CrfForm(forms.ModelForm):
 
     def has_changed(self) -> bool:
         return any(name not in ("version", "reason") for name in self.changed_data)
+
+    def missing_fields(self) -> list[str]:
+        return [name for name in self.fields if name.startswith((MISSING_PREFIX, MISSING_REASON_PREFIX))]
 
     def _post_clean(self) -> None:
         # Model validation runs in the save path (trial.crf.save_crf), where it sees derived values.

@@ -1,8 +1,13 @@
-"""Study-wide records that belong to no CRF."""
+"""Study-wide records: the audit-trail check, the casebook access log, and visits recorded as not done."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from trial.crf import Crf, Phase
+from trial.schedule import State
+from trial.visits import form_label, patient_schedule
 
 
 class AuditTrailCheck(models.Model):
@@ -45,3 +50,45 @@ class CasebookAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} UTC · {self.user_id} · {self.patient_id}"
+
+
+class MissedVisit(Crf):
+    """A scheduled visit that did not happen, recorded as not done with its reason (D14): never silently absent.
+
+    It goes through the one audited save path like any form; the schedule then shows the visit as missed.
+    """
+
+    visit_key = models.CharField(_("visit"), max_length=16)
+    form = models.CharField(_("form"), max_length=64)
+    not_done_reason = models.TextField(_("why it was not done"), max_length=1000,
+                                       help_text=_("E.g. the patient was transferred to another hospital that week."))
+
+    crf_repeating = True
+    crf_order = 990
+    crf_phase = Phase.SCHEDULE
+
+    class Meta:
+        verbose_name = _("visit not done")
+        verbose_name_plural = _("visits not done")
+        constraints = [models.UniqueConstraint(fields=["patient", "visit_key", "form"], name="one_missed_per_visit")]
+
+    def crf_summary(self) -> str:
+        return f"{self.visit_key} · {form_label(self.form)}" if self.visit_key else ""
+
+    def normalize(self) -> None:
+        self.visit_key = (self.visit_key or "").strip().upper()
+        self.form = (self.form or "").strip()
+        self.not_done_reason = (self.not_done_reason or "").strip()
+
+    def clean(self) -> None:
+        if not self.visit_key or not self.form:
+            return
+        states = {(s.key, s.form): s for s in patient_schedule(self.patient)}
+        state = states.get((self.visit_key, self.form))
+        if state is None:
+            raise ValidationError({"visit_key": _("%(visit)s · %(form)s is not a visit expected for this patient.") % {
+                "visit": self.visit_key, "form": form_label(self.form)}})
+        if state.state == State.DONE:
+            raise ValidationError({"visit_key": _("%(visit)s · %(form)s was done on %(date)s: it cannot also be "
+                                                  "recorded as not done.") % {
+                "visit": self.visit_key, "form": form_label(self.form), "date": state.done_on.isoformat()}})

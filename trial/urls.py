@@ -2,18 +2,17 @@ from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.utils.module_loading import autodiscover_modules
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from trial import views
+from trial import views, visit_views
 from trial.api import api_routes
 
-autodiscover_modules("api")  # apps register their API overrides and extra routes in <app>/api.py
-
 router = DefaultRouter()
+router.register("schedule", visit_views.PatientScheduleViewSet, basename="patient-schedule")
+router.register("overdue-visits", visit_views.OverdueVisitViewSet, basename="overdue-visits")
 for prefix, viewset, basename in api_routes():
     router.register(prefix, viewset, basename=basename)
 
@@ -26,6 +25,7 @@ casebook = ([
 
 urlpatterns = [
     path("review/", views.data_review, name="data-review"),
+    path("visits/overdue/", visit_views.overdue_list, name="overdue-visits"),
     path("", RedirectView.as_view(pattern_name="patients:list", permanent=False)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

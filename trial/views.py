@@ -111,11 +111,14 @@ def crf_new(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
             return redirect(crf_url(existing))
     refusal = entry_refusal(patient, model)
     form_class = form_class_for(model)
-    crf_form = form_class(request.POST or None, instance=model(patient=patient), editable=refusal is None)
+    # A link may prefill entry fields (e.g. the schedule's "Record as not done" names the visit and the form).
+    initial = {name: request.GET[name] for name in model.entry_fields() if name in request.GET}
+    crf_form = form_class(request.POST or None, instance=model(patient=patient), editable=refusal is None,
+                          initial=initial)
     if request.method == "POST" and refusal is None and crf_form.is_valid():
         try:
             crf = save_crf(model(patient=patient), user=request.user, data=crf_form.crf_data(),
-                           complete="save_complete" in request.POST)
+                           complete="save_complete" in request.POST, missing=crf_form.crf_missing())
         except ValidationError as error:
             attach_errors(crf_form, error)
         else:
@@ -149,11 +152,11 @@ def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> Htt
                 crf = save_crf(crf, user=request.user, data=crf_form.crf_data(),
                                reason=crf_form.cleaned_data.get("reason", ""),
                                expected_version=crf_form.cleaned_data.get("version"),
-                               complete="save_complete" in request.POST)
+                               complete="save_complete" in request.POST, missing=crf_form.crf_missing())
             except StaleEdit as conflict:
                 stale = {"mine": [(crf_form[name].label, crf_form.cleaned_data.get(name))
                                   for name in model.entry_fields()],
-                         "current": conflict.current}
+                         "current": conflict.current, "by": conflict.by, "at": conflict.at}
                 crf = conflict.current
                 crf_form = form_class(instance=crf, editable=can_edit)
             except CrfLocked:

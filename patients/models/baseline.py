@@ -105,6 +105,8 @@ class Baseline(Crf):
 
     crf_order = 40
     crf_phase = Phase.ENROLLMENT
+    crf_may_be_missing = ("wbc_per_ul", "hemoglobin_g_dl", "platelets_10e9_l", "marrow_blasts_pct", "cd19_pct",
+                          "lumbar_puncture_date", "hla_typing_date")
     crf_derived_from = ("patients.Registration",)
 
     class Meta:

@@ -106,7 +106,6 @@ class DiagnosisHistory(Crf):
                                            help_text=_("e.g. blinatumomab, inotuzumab, CAR-T."))
     high_risk_by_mrd = models.CharField(
         _("high risk by MRD after relapse induction"), max_length=12, choices=MrdHighRisk.choices,
-        default=MrdHighRisk.NOT_ASSESSED,
         help_text=_("Investigator's judgement; makes an S2 first relapse a high-risk relapse (BFM)."))
 
     relapse_count = models.PositiveSmallIntegerField(_("number of prior relapses"), null=True, editable=False)
@@ -123,6 +122,7 @@ class DiagnosisHistory(Crf):
 
     crf_order = 30
     crf_phase = Phase.ENROLLMENT
+    crf_may_be_missing = ("frontline_protocol", "frontline_end_date", "prior_chemotherapy_lines")
     crf_derived_from = ("patients.Relapse",)
 
     class Meta:

@@ -99,6 +99,8 @@ class Registration(Crf):
 
     crf_order = 10
     crf_phase = Phase.ENROLLMENT
+    # A patient cannot be registered half-way: the duplicate check and the age need all four, even in a draft.
+    crf_draft_requires = ("initials", "sex", "date_of_birth", "registration_date")
     crf_addable = False
 
     class Meta:

@@ -12,6 +12,10 @@ from treatment.models.codes import Grade
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+# Every sign of a CRS day answered "no" / "none", as the coordinator does: nothing starts pre-answered.
+NO_SIGNS = {"fever_other_cause": "N", "hypotension": "none", "vasopressin": "N", "oxygen_device": "none",
+            "antipyretics": "N", "tocilizumab": "N", "corticosteroids": "N", "death_due_to_crs": "N"}
+
 
 def _grade(grade: int) -> str:
     with translation.override("es-mx"):
@@ -43,15 +47,15 @@ def test_coordinator_enters_a_cycle_with_daily_crs_signs(live_server, browser_pa
     page.locator("[data-derived=bsa_m2]", has_text="1.06 m²").wait_for()
     page.locator("[data-derived=planned_step_ug_day]", has_text=_dose("5.3")).wait_for()
     page.locator("[data-derived=planned_full_ug_day]", has_text=_dose("15.9")).wait_for()
-    _fill(page, {"prescribed_step_ug_day": "5.3", "prescribed_full_ug_day": "15.9"})
+    _fill(page, {"prescribed_step_ug_day": "5.3", "prescribed_full_ug_day": "15.9", "discontinued_early": "N"})
     page.click("button[name=save_complete]")
     page.wait_for_selector(".message.success")
     cycle = BlinatumomabCycle.objects.get(patient=patient)
     assert (round(cycle.planned_step_ug_day, 1), round(cycle.planned_full_ug_day, 1)) == (5.3, 15.9)
 
-    # Day 2: fever only — grade 1, shown as typed.
+    # Day 2: fever only — grade 1, shown as typed (once hypotension and oxygen are answered).
     _new_form(page, subject, "crsassessment")
-    _fill(page, {"assessment_date": "2020-03-21", "max_temperature_c": "38.4"})
+    _fill(page, {"assessment_date": "2020-03-21", "max_temperature_c": "38.4", **NO_SIGNS})
     page.locator("[data-derived=crs_grade]", has_text=_grade(1)).wait_for()
     # Then the child needs a vasopressor: the grade rises to 3 before saving.
     _fill(page, {"hypotension": "vasopressors", "vasopressors": "1"})
@@ -62,8 +66,8 @@ def test_coordinator_enters_a_cycle_with_daily_crs_signs(live_server, browser_pa
 
     # Day 3: afebrile after tocilizumab, still on one vasopressor — the masked fever keeps grade 3 (CRS-F2).
     _new_form(page, subject, "crsassessment")
-    _fill(page, {"assessment_date": "2020-03-22", "max_temperature_c": "37.2", "hypotension": "vasopressors",
-                 "vasopressors": "1", "tocilizumab": "Y"})
+    _fill(page, {"assessment_date": "2020-03-22", "max_temperature_c": "37.2", **NO_SIGNS,
+                 "hypotension": "vasopressors", "vasopressors": "1", "tocilizumab": "Y"})
     page.click("button[name=save_complete]")
     page.wait_for_selector(".message.success")
     assert page.locator("[data-derived=crs_grade]").inner_text() == _grade(3)
@@ -71,7 +75,7 @@ def test_coordinator_enters_a_cycle_with_daily_crs_signs(live_server, browser_pa
 
     # Day 4: the investigator rates the day grade 1, but the findings give 2: the form asks to confirm.
     _new_form(page, subject, "crsassessment")
-    _fill(page, {"assessment_date": "2020-03-23", "max_temperature_c": "38.1", "hypotension": "fluids",
+    _fill(page, {"assessment_date": "2020-03-23", "max_temperature_c": "38.1", **NO_SIGNS, "hypotension": "fluids",
                  "reported_grade": "1"})
     page.click("button[name=save_complete]")
     page.locator("#id_reported_grade-error").wait_for()

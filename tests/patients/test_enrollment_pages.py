@@ -118,7 +118,8 @@ def test_baseline_form_offers_the_scale_for_the_age_on_the_assessment_date(clien
     build.consent(coordinator, patient)
     client.force_login(coordinator)
     url = reverse("casebook:form-new", args=[patient.subject_id, "baseline"])
-    page = client.post(url, {"assessment_date": "2020-03-10"}).content.decode()  # invalid: re-shown with scale
+    # Completing it with only the date is refused: the form is shown again, with the scale for that date.
+    page = client.post(url, {"assessment_date": "2020-03-10", "save_complete": ""}).content.decode()
     assert scale in page and f"90 — {wording}" in page
 
 

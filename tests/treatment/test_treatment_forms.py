@@ -13,9 +13,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
+from patients.models import Death
 from tests import enrollment as build
 from tests import treatment_forms as treatment
-from transplant.models import Death
 from treatment.models import AdverseEvent, BlinatumomabCycle, CrsAssessment, ResponseAssessment
 from trial.crf import RECOMPUTED_REASON, save_crf
 

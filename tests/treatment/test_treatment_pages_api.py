@@ -20,8 +20,9 @@ CRS_PAGE = {"assessment_date": "2020-03-21", "max_temperature_c": "39.1", "fever
             "hypotension": "fluids", "vasopressors": "0", "vasopressin": "N", "oxygen_device": "none",
             "oxygen_flow_l_min": "", "antipyretics": "Y", "tocilizumab": "N", "corticosteroids": "N",
             "death_due_to_crs": "N", "reported_grade": ""}
-CRS_API = {"assessment_date": "2020-03-21", "max_temperature_c": "39.1", "hypotension": "fluids",
-           "antipyretics": "Y"}
+CRS_API = {"assessment_date": "2020-03-21", "max_temperature_c": "39.1", "fever_other_cause": "N",
+           "hypotension": "fluids", "vasopressin": "N", "oxygen_device": "none", "antipyretics": "Y",
+           "tocilizumab": "N", "corticosteroids": "N", "death_due_to_crs": "N"}
 
 
 @pytest.fixture

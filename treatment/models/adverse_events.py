@@ -114,7 +114,8 @@ class AdverseEvent(Crf):
     crf_repeating = True
     crf_order = 140
     crf_phase = Phase.TREATMENT
-    crf_derived_from = ("treatment.BlinatumomabCycle", "transplant.Death")
+    crf_may_be_missing = ("aware_at",)
+    crf_derived_from = ("treatment.BlinatumomabCycle", "patients.Death")
     crf_sequence_field = "onset_date"
 
     class Meta:

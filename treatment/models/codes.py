@@ -49,10 +49,10 @@ def cycle_period_end(cycle) -> date:
 
 
 def death_of(patient_id: int | None):
-    """The patient's Death record, or None (the transplant app's form, looked up without importing it)."""
+    """The patient's Death record (the patient's vital status, in the patients app), or None."""
     if patient_id is None:
         return None
-    return apps.get_model("transplant", "Death").objects.filter(patient_id=patient_id).first()
+    return apps.get_model("patients", "Death").objects.filter(patient_id=patient_id).first()
 
 
 class Grade(models.IntegerChoices):

@@ -57,8 +57,7 @@ class BlinatumomabCycle(Crf):
                                 help_text=_("Last day of infusion; leave empty while the cycle is running."))
     days_infused = measure(_("days infused"), _("days"), hard=(0, rules.CYCLE_INFUSION_DAYS),
                            help_text=_("Days the infusion actually ran (interruptions excluded)."))
-    discontinued_early = models.CharField(_("discontinued early"), max_length=1, choices=YesNo.choices,
-                                          default=YesNo.NO)
+    discontinued_early = models.CharField(_("discontinued early"), max_length=1, choices=YesNo.choices)
     discontinuation_reason = models.CharField(_("reason for early discontinuation"), max_length=14,
                                               choices=DiscontinuationReason.choices, blank=True)
     discontinuation_detail = models.TextField(_("discontinuation details"), blank=True)
@@ -229,7 +228,8 @@ class InfusionInterruption(Crf):
     start_date = models.DateField(_("interrupted on"))
     end_date = models.DateField(_("restarted on"), null=True, blank=True,
                                 help_text=_("Leave empty if the infusion was not restarted."))
-    reason = models.CharField(_("reason"), max_length=14, choices=InterruptionReason.choices)
+    interruption_reason = models.CharField(_("reason for the interruption"), max_length=14,
+                                           choices=InterruptionReason.choices)
     reason_detail = models.TextField(_("details"), blank=True, help_text=_("Required when the reason is “Other”."))
 
     duration_days = models.PositiveSmallIntegerField(_("interruption (days)"), null=True, editable=False)
@@ -247,7 +247,7 @@ class InfusionInterruption(Crf):
     def crf_summary(self) -> str:
         return " · ".join(filter(None, [str(_("Cycle %(n)s") % {"n": self.cycle_number}),
                                         self.start_date.isoformat() if self.start_date else "",
-                                        self.get_reason_display()]))
+                                        self.get_interruption_reason_display()]))
 
     def normalize(self) -> None:
         self.reason_detail = (self.reason_detail or "").strip()
@@ -281,7 +281,7 @@ class InfusionInterruption(Crf):
                     "date": self.start_date.isoformat(), "n": cycle.cycle_number,
                     "start": cycle.start_date.isoformat(),
                     "end": cycle.end_date.isoformat() if cycle.end_date else _("ongoing")}
-        if self.reason == InterruptionReason.OTHER and not self.reason_detail:
+        if self.interruption_reason == InterruptionReason.OTHER and not self.reason_detail:
             errors["reason_detail"] = _("Describe the reason for the interruption.")
         if errors:
             raise ValidationError(errors)
@@ -303,6 +303,7 @@ class IntrathecalTherapy(Crf):
     crf_repeating = True
     crf_order = 150
     crf_phase = Phase.TREATMENT
+    crf_may_be_missing = ("methotrexate_mg", "cytarabine_mg", "hydrocortisone_mg")
     crf_derived_from = ("treatment.BlinatumomabCycle",)
 
     class Meta:

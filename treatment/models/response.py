@@ -63,6 +63,7 @@ class ResponseAssessment(Crf):
     crf_repeating = True
     crf_order = 160
     crf_phase = Phase.TREATMENT
+    crf_may_be_missing = ("mrd_pct", "mrd_lod_pct", "mrd_cells_analysed")
     crf_derived_from = ("treatment.BlinatumomabCycle",)
     crf_reported = {"reported_response": "response"}
 

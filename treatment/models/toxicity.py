@@ -93,24 +93,22 @@ class CrsAssessment(Crf):
     max_temperature_c = measure(_("maximum temperature"), "°C", hard=(30, 44), soft=(34, 42), decimals=1,
                                 help_text=_("Highest of the day; fever is 38.0 °C or more."))
     fever_other_cause = models.CharField(
-        _("fever attributable to another cause"), max_length=1, choices=YesNo.choices, default=YesNo.NO,
+        _("fever attributable to another cause"), max_length=1, choices=YesNo.choices,
         help_text=_("E.g. a documented infection explains the fever: then it does not count for CRS."))
     hypotension = models.CharField(
-        _("hypotension"), max_length=12, choices=Hypotension.choices, default=Hypotension.NONE,
+        _("hypotension"), max_length=12, choices=Hypotension.choices,
         help_text=_("Hypotension for age (PALS): < 70 mmHg systolic under 1 year; < 70 + 2 × age (years) from 1 "
                     "to 10 years; < 90 mmHg from 10 years."))
-    vasopressors = measure(_("vasopressors (not counting vasopressin)"), "", hard=(0, 6), null=False, default=0)
-    vasopressin = models.CharField(_("vasopressin"), max_length=1, choices=YesNo.choices, default=YesNo.NO)
-    oxygen_device = models.CharField(_("oxygen"), max_length=24, choices=OxygenDevice.choices,
-                                     default=OxygenDevice.NONE)
+    vasopressors = measure(_("vasopressors (not counting vasopressin)"), "", hard=(0, 6),
+                           help_text=_("Required when the hypotension needs vasopressors."))
+    vasopressin = models.CharField(_("vasopressin"), max_length=1, choices=YesNo.choices)
+    oxygen_device = models.CharField(_("oxygen"), max_length=24, choices=OxygenDevice.choices)
     oxygen_flow_l_min = measure(_("oxygen flow"), "L/min", hard=(0, 80), decimals=1,
                                 help_text=_("Required for a nasal cannula: up to 6 L/min is low flow."))
-    antipyretics = models.CharField(_("antipyretics given"), max_length=1, choices=YesNo.choices, default=YesNo.NO)
-    tocilizumab = models.CharField(_("tocilizumab given"), max_length=1, choices=YesNo.choices, default=YesNo.NO)
-    corticosteroids = models.CharField(_("corticosteroids given"), max_length=1, choices=YesNo.choices,
-                                       default=YesNo.NO)
-    death_due_to_crs = models.CharField(_("died of CRS this day"), max_length=1, choices=YesNo.choices,
-                                        default=YesNo.NO)
+    antipyretics = models.CharField(_("antipyretics given"), max_length=1, choices=YesNo.choices)
+    tocilizumab = models.CharField(_("tocilizumab given"), max_length=1, choices=YesNo.choices)
+    corticosteroids = models.CharField(_("corticosteroids given"), max_length=1, choices=YesNo.choices)
+    death_due_to_crs = models.CharField(_("died of CRS this day"), max_length=1, choices=YesNo.choices)
     reported_grade = reported_grade_field()
     disagreement_confirmed = disagreement_field()
 
@@ -127,7 +125,8 @@ class CrsAssessment(Crf):
     crf_repeating = True
     crf_order = 120
     crf_phase = Phase.TREATMENT
-    crf_derived_from = ("treatment.BlinatumomabCycle", "treatment.CrsAssessment", "transplant.Death")
+    crf_may_be_missing = ("max_temperature_c",)
+    crf_derived_from = ("treatment.BlinatumomabCycle", "treatment.CrsAssessment", "patients.Death")
     crf_sequence_field = "assessment_date"
     crf_reported = {"reported_grade": "crs_grade"}
 
@@ -175,8 +174,8 @@ class CrsAssessment(Crf):
             self.episode_start = None
 
     def normalize(self) -> None:
-        if self.hypotension != Hypotension.VASOPRESSORS:
-            self.vasopressors = self.vasopressors or 0
+        if self.hypotension in (Hypotension.NONE, Hypotension.FLUIDS):
+            self.vasopressors = self.vasopressors or 0  # implied by the answer: no vasopressor was needed
 
     def clean(self) -> None:
         errors: dict = {}
@@ -271,13 +270,13 @@ class IcansAssessment(Crf):
 
     assessment_date = models.DateField(_("date"))
     baseline = models.CharField(_("baseline assessment at the start of the cycle"), max_length=1,
-                                choices=YesNo.choices, default=YesNo.NO,
+                                choices=YesNo.choices,
                                 help_text=_("The pre-treatment score is shown beside each later CAPD score."))
     developmental_delay = models.CharField(
-        _("developmental delay"), max_length=1, choices=YesNo.choices, default=YesNo.NO,
+        _("developmental delay"), max_length=1, choices=YesNo.choices,
         help_text=_("From 12 years, a child with developmental delay is assessed with CAPD."))
     unable_to_perform = models.CharField(
-        _("unable to perform the test (unarousable)"), max_length=1, choices=YesNo.choices, default=YesNo.NO)
+        _("unable to perform the test (unarousable)"), max_length=1, choices=YesNo.choices)
     ice_orientation = _ice_field("orientation")
     ice_naming = _ice_field("naming")
     ice_commands = _ice_field("commands")
@@ -292,16 +291,15 @@ class IcansAssessment(Crf):
     capd_7 = _capd_field(7)
     capd_8 = _capd_field(8)
     consciousness = models.PositiveSmallIntegerField(
-        _("level of consciousness"), choices=ConsciousnessLevel.choices, default=ConsciousnessLevel.ALERT,
+        _("level of consciousness"), choices=ConsciousnessLevel.choices,
         help_text=_("Only when not attributable to another cause (e.g. sedating medication)."))
-    seizure = models.PositiveSmallIntegerField(_("seizure"), choices=SeizureKind.choices, default=SeizureKind.NONE)
+    seizure = models.PositiveSmallIntegerField(_("seizure"), choices=SeizureKind.choices)
     deep_focal_motor_weakness = models.CharField(
         _("deep focal motor weakness (hemiparesis, paraparesis)"), max_length=1, choices=YesNo.choices,
-        default=YesNo.NO, help_text=_("Tremor and myoclonus are graded as adverse events, not here."))
+        help_text=_("Tremor and myoclonus are graded as adverse events, not here."))
     raised_icp = models.PositiveSmallIntegerField(_("raised intracranial pressure / cerebral edema"),
-                                                  choices=IcpFinding.choices, default=IcpFinding.NONE)
-    death_due_to_icans = models.CharField(_("died of ICANS this day"), max_length=1, choices=YesNo.choices,
-                                          default=YesNo.NO)
+                                                  choices=IcpFinding.choices)
+    death_due_to_icans = models.CharField(_("died of ICANS this day"), max_length=1, choices=YesNo.choices)
     reported_grade = reported_grade_field()
     disagreement_confirmed = disagreement_field()
 
@@ -319,7 +317,7 @@ class IcansAssessment(Crf):
     crf_order = 130
     crf_phase = Phase.TREATMENT
     crf_derived_from = ("patients.Registration", "treatment.BlinatumomabCycle", "treatment.IcansAssessment",
-                        "transplant.Death")
+                        "patients.Death")
     crf_sequence_field = "assessment_date"
     crf_reported = {"reported_grade": "icans_grade"}
 
