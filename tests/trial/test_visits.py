@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from patients.models import Consent, Eligibility, Patient, Relapse
 from tests import enrollment
@@ -27,6 +28,12 @@ from trial.schedule import State, Timing
 from trial.visits import overdue_visits, patient_schedule, schedules
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
 
 CYCLE_1_END = treatment.CYCLES[1]["end_date"]  # 2020-04-16
 IT_WINDOW = (CYCLE_1_END + timedelta(days=7), CYCLE_1_END + timedelta(days=21))
