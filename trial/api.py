@@ -73,6 +73,9 @@ class CrfSerializer(serializers.ModelSerializer):
         model: type[Crf]
         base_fields = ["id", "patient", "site", "visit", "status", "version", "created_at", "updated_at", "missing"]
         read_only_fields = ["status", "created_at", "updated_at"]
+        # Uniqueness is the model's (trial.crf validates its constraints with the form): DRF's own validators would
+        # make a constraint's fields required and so refuse a draft that has not named them yet.
+        validators: list = []
 
     def get_fields(self):
         fields = super().get_fields()

@@ -70,7 +70,9 @@ class MissedVisit(Crf):
     class Meta:
         verbose_name = _("visit not done")
         verbose_name_plural = _("visits not done")
-        constraints = [models.UniqueConstraint(fields=["patient", "visit_key", "form"], name="one_missed_per_visit")]
+        # drafts that do not name their visit and form yet do not collide
+        constraints = [models.UniqueConstraint(fields=["patient", "visit_key", "form"], name="one_missed_per_visit",
+                                               condition=~models.Q(visit_key="") & ~models.Q(form=""))]
 
     def crf_summary(self) -> str:
         return f"{self.visit_key} · {form_label(self.form)}" if self.visit_key else ""
@@ -87,6 +89,11 @@ class MissedVisit(Crf):
         state = states.get((self.visit_key, self.form))
         if state is None:
             raise ValidationError({"visit_key": _("%(visit)s · %(form)s is not a visit expected for this patient.") % {
+                "visit": self.visit_key, "form": form_label(self.form)}})
+        if MissedVisit._base_manager.filter(
+                patient_id=self.patient_id, visit_key=self.visit_key, form=self.form).exclude(pk=self.pk).exists():
+            raise ValidationError({"visit_key": _("%(visit)s · %(form)s is already recorded as not done; correct that "
+                                                  "record instead.") % {
                 "visit": self.visit_key, "form": form_label(self.form)}})
         if state.state == State.DONE:
             raise ValidationError({"visit_key": _("%(visit)s · %(form)s was done on %(date)s: it cannot also be "

@@ -107,6 +107,23 @@ def test_a_visit_recorded_as_not_done_is_missed_not_overdue(cycle_ended, coordin
     assert (record.visit, record.visit_key, record.history.count()) == ("C1-IT", "C1-IT", 1)
 
 
+def test_a_visit_recorded_as_not_done_twice_is_refused_by_name_on_the_page_and_the_api(
+        cycle_ended, coordinator, api_client):
+    missed = {"visit_key": "C1-IT", "form": "treatment.IntrathecalTherapy", "not_done_reason": "Transferred"}
+    first = save_crf(MissedVisit(patient=cycle_ended), user=coordinator, complete=True, data=missed)
+    with pytest.raises(ValidationError) as refused:
+        save_crf(MissedVisit(patient=cycle_ended), user=coordinator, complete=True, data=missed)
+    assert refused.value.message_dict["visit_key"] == [
+        "C1-IT · intrathecal therapy is already recorded as not done; correct that record instead."]
+    response = api_client(coordinator).post("/api/v1/forms/missedvisit/", {
+        "patient": cycle_ended.subject_id, **missed}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and "already recorded as not done" in response.json()["visit_key"][0]
+    # correcting the first one is not a duplicate of itself
+    save_crf(first, user=coordinator, data={"not_done_reason": "Transferred to Querétaro"}, reason="Detail",
+             expected_version=1)
+    assert MissedVisit.objects.filter(patient=cycle_ended).count() == 1
+
+
 def test_a_visit_that_was_done_cannot_also_be_recorded_as_not_done(treated, coordinator):
     with pytest.raises(ValidationError) as refused:
         save_crf(MissedVisit(patient=treated), user=coordinator, complete=True, data={
