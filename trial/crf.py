@@ -14,12 +14,13 @@ from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import connection, models, transaction
 from django.db.models.signals import class_prepared
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 from simple_history.models import HistoricalRecords
 
-from trial import access, audit, events, visits
+from trial import access, audit, events, reads, visits
 from trial.access import Action, SiteScopedQuerySet
 from trial.patients import patient_model
 
@@ -304,7 +305,42 @@ def write_record(record: Crf, *, user, reason: str | None) -> None:
     record._history_user = user
     record._change_reason = reason or None
     record.save()
+    reads.forget(record._meta.label)
     events.patient_changed(record.patient_id)
+
+
+def write_records(records: list[Crf], *, user, reason: str) -> None:
+    """The same audited write for many re-derived rows of one form at once (a re-derivation pass over a series):
+    their derived values, status, visit and version in one batch of UPDATEs sent together, and their audit
+    records in one INSERT. Each row still gets its own audit record with the user, the time and the reason, in
+    the same transaction as its new values. Only what re-derivation changes is written; entry fields are not."""
+    if len(records) <= 1:
+        for record in records:
+            write_record(record, user=user, reason=reason)
+        return
+    model = type(records[0])
+    now = timezone.now()
+    for record in records:
+        record.version += 1
+        record.updated_by, record.updated_at = user, now
+        record._history_user, record._change_reason = user, reason or None
+    columns = [model._meta.get_field(name) for name in (*model.derived_fields(), *_REDERIVED_BASE)]
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 - identifiers from model metadata, quoted
+        quote(model._meta.db_table), ", ".join(f"{quote(f.column)} = %s" for f in columns),
+        quote(model._meta.pk.column))
+    # CrfQuerySet refuses bulk writes everywhere else: they would leave no audit record. Here each row gets one.
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[*(f.get_db_prep_save(getattr(r, f.attname), connection) for f in columns), r.pk]
+                                 for r in records])
+    model.history.bulk_history_create(records, update=True, default_user=user, default_change_reason=reason or None,
+                                      default_date=now)
+    reads.forget(model._meta.label)
+    for patient_id in {r.patient_id for r in records}:
+        events.patient_changed(patient_id)
+
+
+_REDERIVED_BASE = ("status", "version", "visit", "updated_at", "updated_by")
 
 
 def _is_unanswered(record: Crf, name: str) -> bool:
@@ -402,13 +438,14 @@ def dependents_of(model: type[Crf]) -> list[type[Crf]]:
     return sorted(found, key=lambda m: (m.crf_order, m._meta.label))
 
 
-def rederive(record: Crf, *, user) -> bool:
+def rederive(record: Crf, *, user, batch: list[Crf] | None = None) -> bool:
     """Recompute a saved record's derived values after one of its sources changed; audited when they change.
 
     Like an edit, a change of derived values voids source verification and signature (back to complete).
     A change that would alter a locked record, or leave a record invalid (e.g. assent now required), is
     refused: the source's save rolls back with a message naming the dependent form. The caller holds the
-    patient's lock.
+    patient's lock. With `batch`, a changed record is added to it for the caller's `write_records` instead of
+    being written at once.
     """
     names = record.derived_fields()
     before = [getattr(record, name) for name in names]
@@ -430,7 +467,10 @@ def rederive(record: Crf, *, user) -> bool:
         return False
     if record.status in (CrfStatus.VERIFIED, CrfStatus.SIGNED):
         record.status = CrfStatus.COMPLETE
-    write_record(record, user=user, reason=RECOMPUTED_REASON)
+    if batch is not None:
+        batch.append(record)
+    else:
+        write_record(record, user=user, reason=RECOMPUTED_REASON)
     return True
 
 
@@ -447,7 +487,9 @@ def _refresh_dependents(model: type[Crf], patient_id: int, user, earliest: objec
     """Re-derive the patient's records computed from `model`'s data, after a save of one of them.
 
     For a form derived from its own earlier records (`crf_sequence_field`), only its records from `earliest`
-    on (the saved record's old or new position, whichever comes first) can change, so only those are read.
+    on (the saved record's old or new position, whichever comes first) can change, so only those are re-derived;
+    the whole series is read once and held in memory (trial.reads), so each re-derived row costs its own write
+    and audit record, not the reads of the records before it.
     """
     dependents = dependents_of(model)
     if not dependents:
@@ -458,15 +500,28 @@ def _refresh_dependents(model: type[Crf], patient_id: int, user, earliest: objec
         existing: dict[int, list[int]] = {}
         for index, pk in cursor.fetchall():
             existing.setdefault(index, []).append(pk)
-    for index, pks in sorted(existing.items()):
-        dependent = dependents[index]
-        sequence = dependent.crf_sequence_field
-        records = dependent.objects.select_for_update().filter(pk__in=pks)
-        if dependent is model and sequence and earliest is not None:
-            # The saved record is included: moved later, it is re-derived after the records it now follows.
-            records = records.filter(**{f"{sequence}__gte": earliest})
-        for record in records.order_by(*((sequence, "pk") if sequence else ("pk",))):
-            rederive(record, user=user)
+    with reads.shared_reads():
+        for index, pks in sorted(existing.items()):
+            dependent = dependents[index]
+            sequence = dependent.crf_sequence_field
+            records = list(dependent.objects.select_for_update().select_related("patient").filter(pk__in=pks)
+                           .order_by(*((sequence, "pk") if sequence else ("pk",))))
+            if records:
+                patient = records[0].patient  # one instance: what it caches (e.g. its registration) is read once
+                for record in records:
+                    record.patient = patient
+            if sequence:
+                reads.hold_series(dependent._meta.label, patient_id, records)
+                if dependent is model and earliest is not None:
+                    # The saved record is included: moved later, it is re-derived after the records it now follows.
+                    records = [r for r in records
+                               if getattr(r, sequence) is not None and getattr(r, sequence) >= earliest]
+            # Re-derived in order in memory (a series reads the rows before it as just re-derived), then written
+            # together before the next form, which may read them.
+            changed: list[Crf] = []
+            for record in records:
+                rederive(record, user=user, batch=changed)
+            write_records(changed, user=user, reason=RECOMPUTED_REASON)
 
 
 @functools.cache

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone, translation
 
 from patients.models import Death
@@ -257,6 +258,50 @@ def test_moving_a_crs_day_after_the_day_it_graded_re_derives_both(coordinator, o
     stored = list(CrsAssessment.objects.filter(patient=on_cycle_1).order_by("assessment_date")
                   .values_list("assessment_date", "crs_grade", "crs_ongoing", "episode_start"))
     assert stored == [(DAY_2, 0, False, None), (DAY_3, grade, False, DAY_3 if grade else None)]
+
+
+def _statements(work) -> int:
+    """SQL statements sent by `work()`; a batch sent with executemany counts one per row."""
+    sent = 0
+
+    def count(execute, sql, params, many, context):
+        nonlocal sent
+        sent += len(params) if many else 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        work()
+    return sent
+
+
+def test_correcting_day_1_re_grades_a_long_series_in_one_pass_with_an_audit_record_per_day(coordinator, patient):
+    """Day 1 febrile opens the episode; later days afebrile under antipyretics with hypotension on fluids are grade
+    2 only while it lasts. Correcting day 1 re-grades all of them, each with its own audit record, at about one
+    statement per re-derived day (their reads are shared by the pass)."""
+    treatment.debulking(coordinator, patient)
+    treatment.cycle(coordinator, patient, 1, end_date=date(2020, 4, 30))
+    first = treatment.crs(coordinator, patient, date(2020, 3, 20), max_temperature_c=Decimal("38.6"))
+    later = {"max_temperature_c": Decimal("37.0"), "antipyretics": "Y", "hypotension": "fluids"}
+    for d in range(1, 20):
+        treatment.crs(coordinator, patient, date(2020, 3, 20) + timedelta(days=d), **later)
+    series = CrsAssessment.objects.filter(patient=patient).order_by("assessment_date")
+    assert [r.crs_grade for r in series] == [1] + [2] * 19
+    versions = {r.pk: r.version for r in series}
+
+    last = series.last()
+    unchanged = _statements(lambda: _correct(last, coordinator, oxygen_device="none", vasopressin="N",
+                                             reason="Re-read", corticosteroids="Y"))
+    regraded = _statements(lambda: _correct(first, coordinator, max_temperature_c=Decimal("37.0"),
+                                            reason="Temperature was 37.0 °C"))
+    series = list(CrsAssessment.objects.filter(patient=patient).order_by("assessment_date"))
+    assert [r.crs_grade for r in series] == [0] * 20
+    assert all(r.episode_start is None and r.crs_ongoing is False for r in series)
+    for record in series[1:]:
+        assert record.version == versions[record.pk] + (2 if record.pk == last.pk else 1)
+        audit = record.history.order_by("-history_id").first()
+        assert (audit.history_change_reason, audit.history_user, audit.crs_grade, audit.version) == (
+            RECOMPUTED_REASON, coordinator, 0, record.version)
+    assert (regraded - unchanged) / 19 <= 1.5, (regraded, unchanged)
 
 
 def test_one_crs_assessment_per_day(coordinator, on_cycle_1):

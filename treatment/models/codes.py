@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from treatment import rules
+from trial.reads import shared
 
 
 def cycle_number_field(**kwargs) -> models.PositiveSmallIntegerField:
@@ -21,8 +22,9 @@ def disagreement_field() -> models.BooleanField:
         help_text=_("Only when your value above differs from the computed one and you stand by it."))
 
 
+@shared("treatment.BlinatumomabCycle")
 def cycles_of(patient_id: int | None) -> list:
-    """The patient's blinatumomab cycles in order (one query)."""
+    """The patient's blinatumomab cycles in order (one query; once per re-derivation pass). Do not modify."""
     from treatment.models.cycle import BlinatumomabCycle
 
     if patient_id is None:
@@ -48,6 +50,7 @@ def cycle_period_end(cycle) -> date:
     return infusion_end + timedelta(days=rules.CYCLE_FREE_DAYS)
 
 
+@shared("patients.Death")
 def death_of(patient_id: int | None):
     """The patient's Death record (the patient's vital status, in the patients app), or None."""
     if patient_id is None:

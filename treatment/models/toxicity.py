@@ -9,6 +9,7 @@ from patients import rules as enrollment_rules
 from patients.models.codes import YesNo, check_date, date_of_birth
 from treatment import rules
 from treatment.models.codes import Grade, cycle_on, cycle_period_end, cycles_of, death_of, disagreement_field
+from trial import reads
 from trial.crf import Crf, Phase
 from trial.ranges import measure
 
@@ -71,8 +72,14 @@ def _cycle_errors(errors: dict, model: type[Crf], name: str, record: Crf, day) -
 
 def _one_per_day(errors: dict, record: Crf, name: str) -> None:
     day = getattr(record, name)
-    if day is not None and name not in errors and type(record).objects.filter(
-            patient_id=record.patient_id, **{name: day}).exclude(pk=record.pk).exists():
+    if day is None or name in errors:
+        return
+    held = reads.series(record._meta.label, record.patient_id)
+    if held is not None:  # a re-derivation pass holds all of the patient's records of this form
+        taken = any(getattr(r, name) == day and r.pk != record.pk for r in held)
+    else:
+        taken = type(record).objects.filter(patient_id=record.patient_id, **{name: day}).exclude(pk=record.pk).exists()
+    if taken:
         errors[name] = _("This patient already has a %(form)s on %(date)s; correct that one instead.") % {
             "form": type(record)._meta.verbose_name, "date": day.isoformat()}
 
@@ -151,6 +158,11 @@ class CrsAssessment(Crf):
         """The patient's assessment on the closest earlier day of the same cycle (None on an episode's first day)."""
         if self.assessment_date is None or self.cycle_number is None:
             return None
+        held = reads.series(CrsAssessment._meta.label, self.patient_id)
+        if held is not None:  # a re-derivation pass: the earlier days as just re-graded, in memory
+            earlier = [r for r in held if r.pk != self.pk and r.cycle_number == self.cycle_number
+                       and r.assessment_date is not None and r.assessment_date < self.assessment_date]
+            return max(earlier, key=lambda r: r.assessment_date, default=None)
         return (CrsAssessment.objects.filter(patient_id=self.patient_id, cycle_number=self.cycle_number,
                                              assessment_date__lt=self.assessment_date)
                 .exclude(pk=self.pk).order_by("-assessment_date").first())
@@ -348,6 +360,13 @@ class IcansAssessment(Crf):
     def _baseline_capd(self) -> int | None:
         if self.assessment_date is None or self.baseline == YES:
             return None
+        held = reads.series(IcansAssessment._meta.label, self.patient_id)
+        if held is not None:  # a re-derivation pass: the patient's assessments are in memory
+            baselines = [r for r in held if r.pk != self.pk and r.baseline == YES and r.tool == rules.IcansTool.CAPD
+                         and r.assessment_date is not None and r.assessment_date <= self.assessment_date
+                         and r.score is not None]
+            latest = max(baselines, key=lambda r: r.assessment_date, default=None)
+            return latest.score if latest else None
         earlier = (IcansAssessment.objects.filter(patient_id=self.patient_id, baseline=YES, tool=rules.IcansTool.CAPD,
                                                   assessment_date__lte=self.assessment_date, score__isnull=False)
                    .exclude(pk=self.pk).order_by("-assessment_date").first())
