@@ -32,7 +32,7 @@ def casebook_sections(patient, user) -> list[CasebookSection]:
     sections = []
     for model in crf_models():
         records = list(model.objects.visible_to(user).filter(patient=patient)
-                       .select_related("updated_by").order_by("pk"))
+                       .select_related("updated_by", *model.crf_summary_related).order_by("pk"))
         addable = may_enter and model.crf_addable and (model.crf_repeating or not records)
         blocked = entry_refusal(patient, model) if addable else None
         sections.append(CasebookSection(model=model, records=records, can_add=addable and not blocked,

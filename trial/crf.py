@@ -166,6 +166,9 @@ class Crf(models.Model):
     crf_may_be_missing: tuple[str, ...] = ()
     # Items needed even in a draft (e.g. what identifies a new patient at registration): most forms have none.
     crf_draft_requires: tuple[str, ...] = ()
+    # Related rows that the form's one-line summary reads (e.g. an adverse event's CTCAE term): lists of records
+    # read them in the same query, so a page costs the same queries whatever the number of records.
+    crf_summary_related: tuple[str, ...] = ()
 
     class Meta:
         abstract = True

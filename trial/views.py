@@ -211,7 +211,8 @@ def data_review(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     findings, flags = [], []
     for model in crf_models():
-        queryset = model.objects.visible_to(request.user).select_related("patient", "site")
+        queryset = (model.objects.visible_to(request.user)
+                    .select_related("patient", "site", *model.crf_summary_related))
         findings.extend(queryset_findings(queryset))
         flagged = model.review_filter()
         if flagged is not None:

@@ -6,11 +6,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests import enrollment as build
 from tests import treatment_forms as treatment
-from treatment.models import BlinatumomabCycle, CrsAssessment, CtcaeTerm
+from treatment.models import AdverseEvent, BlinatumomabCycle, CrsAssessment, CtcaeTerm
 from trial.crf import save_crf
 
 pytestmark = pytest.mark.django_db
@@ -213,3 +215,25 @@ def test_the_adverse_event_form_groups_the_837_ctcae_terms_by_organ_class(client
     assert len(options) == len(set(options)) == 837
     blood = dict(groups)["Blood and lymphatic system disorders"]
     assert '<option value="10016288">Febrile neutropenia (10016288)</option>' in blood
+
+
+def test_the_patient_page_costs_the_same_queries_with_1_and_with_30_adverse_events(client, coordinator, on_cycle_1):
+    """Each record's summary on the page (an adverse event's CTCAE term) is read with the list, not per record."""
+    client.force_login(coordinator)
+    url = reverse("patients:detail", args=[on_cycle_1.subject_id])
+    treatment.adverse_event(coordinator, on_cycle_1)
+    client.get(url)  # first request: sessions, caches
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    with_one = queries()
+    terms = list(CtcaeTerm.objects.exclude(grade_1="").exclude(term__endswith="Other, specify")
+                 .order_by("meddra_code").values_list("meddra_code", flat=True)[:29])
+    for n in range(29):
+        treatment.adverse_event(coordinator, on_cycle_1, term=terms[n], grade=1, onset_date=date(2020, 3, 21),
+                                resolution_date=date(2020, 3, 22))
+    assert AdverseEvent.objects.filter(patient=on_cycle_1).count() == 30
+    assert queries() == with_one

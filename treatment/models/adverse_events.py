@@ -115,6 +115,7 @@ class AdverseEvent(Crf):
     crf_order = 140
     crf_phase = Phase.TREATMENT
     crf_may_be_missing = ("aware_at",)
+    crf_summary_related = ("term",)
     crf_derived_from = ("treatment.BlinatumomabCycle", "patients.Death")
     crf_sequence_field = "onset_date"
 
