@@ -51,8 +51,10 @@ def register_patient(*, user, site: Site, data: Mapping[str, object], complete: 
     kept as the reason of the registration's first audit record.
     """
     access.require(user, Action.REGISTER_PATIENT, site=site)
-    SubjectNumber.objects.get_or_create(site=site)  # first registration at the site; race-safe
-    counter = SubjectNumber.objects.select_for_update().get(site=site)
+    counter = SubjectNumber.objects.select_for_update().filter(site=site).first()
+    if counter is None:  # first registration at the site; race-safe
+        SubjectNumber.objects.get_or_create(site=site)
+        counter = SubjectNumber.objects.select_for_update().get(site=site)
     matches = possible_duplicates(site, data)
     if matches and not confirm_not_duplicate:
         raise PossibleDuplicate(matches)

@@ -5,8 +5,11 @@ A concrete CRF needs no API code; an app registers a viewset only where creation
 (e.g. registration creates the patient).
 """
 
+import copy
+
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, models
+from django.db import DataError, models, transaction
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -28,6 +31,7 @@ from trial.crf import (
     StaleEdit,
     change_status,
     crf_models,
+    locked_record,
     save_crf,
 )
 from trial.patients import log_access, patient_model
@@ -78,7 +82,13 @@ class CrfSerializer(serializers.ModelSerializer):
         validators: list = []
 
     def get_fields(self):
-        fields = super().get_fields()
+        # Built from the model once per serializer class, then copied (as DRF copies declared fields): building
+        # them again on every request costs more than the rest of the serializer's work.
+        built = type(self).__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            type(self)._built_fields = built
+        fields = copy.deepcopy(built)
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             fields["patient"].read_only = True  # a form never moves to another patient
         return fields
@@ -164,12 +174,26 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
                                        complete=serializer.validated_data.get("complete", False),
                                        missing=serializer.validated_data.get("missing"))
 
-    def perform_update(self, serializer: CrfSerializer) -> None:
-        serializer.instance = save_crf(serializer.instance, user=self.request.user, data=serializer.crf_fields(),
-                                       reason=serializer.validated_data.get("reason", ""),
-                                       expected_version=serializer.validated_data.get("version"),
-                                       complete=serializer.validated_data.get("complete", False),
-                                       missing=serializer.validated_data.get("missing"))
+    def filter_queryset(self, queryset):
+        # The list's filters (?patient=, ?status=...) mean nothing to one record addressed by its id.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        """Correct a record: read once, under the patient's lock, in the transaction that writes it."""
+        with transaction.atomic():
+            try:
+                crf = locked_record(self.get_queryset(), self.kwargs["pk"])
+            except (self.model.DoesNotExist, ValueError, TypeError, DjangoValidationError) as absent:
+                raise Http404 from absent  # another site's record answers exactly like one that does not exist
+            self.check_object_permissions(request, crf)
+            serializer = self.get_serializer(crf, data=request.data, partial=kwargs.get("partial", False))
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            serializer.instance = save_crf(crf, user=request.user, data=serializer.crf_fields(),
+                                           reason=data.get("reason", ""), expected_version=data.get("version"),
+                                           complete=data.get("complete", False), missing=data.get("missing"),
+                                           locked=True)
+        return Response(serializer.data)
 
     @extend_schema(responses=AuditEntrySerializer)
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])

@@ -540,6 +540,17 @@ def _dependents_sql(model: type[Crf], vendor: str) -> str:
     return " UNION ALL ".join(selects)
 
 
+def locked_record(queryset: models.QuerySet, pk) -> Crf:
+    """Inside a transaction, the current row of a record about to be written, under lock: its patient first (the
+    one lock order of every write), then the record, read through `queryset` (e.g. scoped to the user's sites;
+    DoesNotExist when out of scope). Pass it to `save_crf(..., locked=True)`: it is read once, not twice."""
+    model = queryset.model
+    owner = model._base_manager.filter(pk=pk).values("patient_id")[:1]
+    list(patient_model().objects.select_for_update().filter(pk=models.Subquery(owner)).values_list("pk", flat=True))
+    of = ("self",) if connection.features.has_select_for_update_of else ()
+    return queryset.select_for_update(of=of).get(pk=pk)
+
+
 def _lock_patient(patient_id: int) -> None:
     """Every write to a patient's forms holds the patient row first: one lock order for all of them."""
     list(patient_model().objects.select_for_update().filter(pk=patient_id).values_list("pk", flat=True))
@@ -553,13 +564,14 @@ def _require_reason(reason: str) -> None:
 @transaction.atomic
 def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
              expected_version: int | None = None, complete: bool = False,
-             missing: Mapping[str, object] | None = None) -> Crf:
+             missing: Mapping[str, object] | None = None, locked: bool = False) -> Crf:
     """The only write path for CRF data: web forms, API, imports and tests all call it.
 
     Checks access and lock, refuses a stale version (the newer data are kept), requires a reason once
     the form has left draft, recomputes derived fields, validates as the status asks (a draft keeps what was
     typed; a complete form is whole), assigns the record's visit, and writes it through `write_record`.
     `missing` replaces the record's missing-data codes when given ({"field": {"code": ..., "reason": ...}}).
+    `locked`: `crf` was read by `locked_record` in the caller's transaction, so it is already the current row.
     """
     model = type(crf)
     unknown = set(data) - set(model.entry_fields())
@@ -586,8 +598,11 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
         target.crf_changed = frozenset(model.entry_fields())
     else:
         # Work on the locked, current row: the caller's copy may be stale in fields it did not touch.
-        _lock_patient(crf.patient_id)  # always patient first, then forms: concurrent edits cannot deadlock
-        target = model.objects.select_for_update().get(pk=crf.pk)
+        if locked:
+            target = crf
+        else:
+            _lock_patient(crf.patient_id)  # always patient first, then forms: concurrent edits cannot deadlock
+            target = model.objects.select_for_update().get(pk=crf.pk)
         access.require(user, Action.ENTER_DATA, site=target.site_id)
         if target.status == CrfStatus.LOCKED:
             raise CrfLocked(_("This form is locked and cannot change."))
