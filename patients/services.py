@@ -67,4 +67,6 @@ def register_patient(*, user, site: Site, data: Mapping[str, object], complete: 
     if matches:
         reason = _("Registered after confirming this is not %(ids)s (same date of birth, sex and initials).") % {
             "ids": ", ".join(p.subject_id for p in matches)}
-    return save_crf(Registration(patient=patient), user=user, data=data, complete=complete, reason=reason)
+    # This transaction created the patient (so holds its row) and rolls back whole on any error.
+    return save_crf(Registration(patient=patient), user=user, data=data, complete=complete, reason=reason,
+                    locked=True, savepoint=False)

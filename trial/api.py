@@ -192,7 +192,7 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
             serializer.instance = save_crf(crf, user=request.user, data=serializer.crf_fields(),
                                            reason=data.get("reason", ""), expected_version=data.get("version"),
                                            complete=data.get("complete", False), missing=data.get("missing"),
-                                           locked=True)
+                                           locked=True, savepoint=False)
         return Response(serializer.data)
 
     @extend_schema(responses=AuditEntrySerializer)

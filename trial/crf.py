@@ -561,18 +561,27 @@ def _require_reason(reason: str) -> None:
         raise ValidationError({"reason": _("Give the reason for changing a form that has left draft.")})
 
 
-@transaction.atomic
 def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
              expected_version: int | None = None, complete: bool = False,
-             missing: Mapping[str, object] | None = None, locked: bool = False) -> Crf:
+             missing: Mapping[str, object] | None = None, locked: bool = False, savepoint: bool = True) -> Crf:
     """The only write path for CRF data: web forms, API, imports and tests all call it.
 
     Checks access and lock, refuses a stale version (the newer data are kept), requires a reason once
     the form has left draft, recomputes derived fields, validates as the status asks (a draft keeps what was
     typed; a complete form is whole), assigns the record's visit, and writes it through `write_record`.
     `missing` replaces the record's missing-data codes when given ({"field": {"code": ..., "reason": ...}}).
-    `locked`: `crf` was read by `locked_record` in the caller's transaction, so it is already the current row.
+    `locked`: `crf` was read by `locked_record` in the caller's transaction, so it is already the current row
+    (for a new record: its patient is locked and current, e.g. created in the caller's transaction).
+    `savepoint=False`: the caller opened its transaction for this write alone and rolls it back whole on any
+    error, so no savepoint of its own is needed (two statements fewer).
     """
+    with transaction.atomic(savepoint=savepoint):
+        return _save_crf(crf, user=user, data=data, reason=reason, expected_version=expected_version,
+                         complete=complete, missing=missing, locked=locked)
+
+
+def _save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str, expected_version: int | None,
+              complete: bool, missing: Mapping[str, object] | None, locked: bool) -> Crf:
     model = type(crf)
     unknown = set(data) - set(model.entry_fields())
     if unknown:
@@ -581,14 +590,18 @@ def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
 
     before: dict[str, object] = {}
     if crf.pk is None:
-        patient = type(crf.patient).objects.select_for_update().get(pk=crf.patient_id)
+        # `locked`: the caller holds the patient's row already (e.g. it created the patient in this transaction).
+        patient = crf.patient if locked else type(crf.patient).objects.select_for_update().get(pk=crf.patient_id)
         access.require(user, Action.ENTER_DATA, site=patient.site_id)
         crf.patient = patient
         refusal = entry_refusal(patient, model)
         if refusal:
             raise ValidationError(refusal, code="entry_refused")
         target = crf
-        target.site_id = patient.site_id
+        if type(patient).site.is_cached(patient):
+            target.site = patient.site  # the same object: showing the record's site reads nothing more
+        else:
+            target.site_id = patient.site_id
         if not model.crf_repeating and model.objects.filter(patient_id=patient.pk).exists():
             raise ValidationError(_("This patient already has a %(form)s form.") % {"form": model._meta.verbose_name})
         target.version = 0
