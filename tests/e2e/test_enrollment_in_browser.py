@@ -98,7 +98,7 @@ def test_coordinator_enrolls_an_eligible_patient_then_a_lansky_screen_failure(li
     assert page.locator("[data-derived=outcome]").inner_text() == _label(Outcome.ELIGIBLE)
     assert page.locator("[data-derived=failed_criteria]").inner_text() == "—"
     page.click(f".crumbs a[href='/patients/{eligible}/']")
-    assert page.locator("#eligible-banner").is_visible()
+    page.locator("#eligible-banner").wait_for(state="visible")  # after the navigation the click started
     assert page.locator("[data-derived=relapse_count]").inner_text() == "2"
     # Treatment forms open: debulking is offered in the casebook, and on the schedule (its window has passed).
     assert page.locator("a[href$='/forms/debulking/new/']").count() == 2
@@ -110,7 +110,7 @@ def test_coordinator_enrolls_an_eligible_patient_then_a_lansky_screen_failure(li
     assert page.locator("[data-derived=outcome]").inner_text() == _label(Outcome.SCREEN_FAILURE)
     assert "80" in page.locator("[data-derived=failed_criteria]").inner_text()
     page.click(f".crumbs a[href='/patients/{failure}/']")
-    assert page.locator("#screen-failure-banner").is_visible()
+    page.locator("#screen-failure-banner").wait_for(state="visible")
     assert page.locator("a[href$='/forms/debulking/new/']").count() == 0  # no treatment forms
 
     page.goto(f"{base}/patients/screening-log/")

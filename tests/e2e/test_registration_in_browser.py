@@ -33,7 +33,7 @@ def test_coordinator_registers_then_corrects_with_a_reason(live_server, browser_
     page.click("a[href*='/forms/registration/']")
     page.fill("#id_initials", "MGB")
     page.click("button[name=save]")
-    assert page.locator("#id_reason-error").is_visible()  # the reason is asked for, nothing saved yet
+    page.locator("#id_reason-error").wait_for(state="visible")  # the reason is asked for, nothing saved yet
     assert Registration.objects.get().initials == "MGA"
 
     page.fill("#id_initials", "MGB")
