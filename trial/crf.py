@@ -545,15 +545,31 @@ def locked_record(queryset: models.QuerySet, pk) -> Crf:
     one lock order of every write), then the record, read through `queryset` (e.g. scoped to the user's sites;
     DoesNotExist when out of scope). Pass it to `save_crf(..., locked=True)`: it is read once, not twice."""
     model = queryset.model
-    owner = model._base_manager.filter(pk=pk).values("patient_id")[:1]
-    list(patient_model().objects.select_for_update().filter(pk=models.Subquery(owner)).values_list("pk", flat=True))
+    owner = "(SELECT {} FROM {} WHERE {} = %s)".format(  # noqa: S608 - identifiers from model metadata, quoted
+        *map(connection.ops.quote_name, (model._meta.get_field("patient").column, model._meta.db_table,
+                                         model._meta.pk.column)))
+    try:
+        key = model._meta.pk.to_python(pk)
+    except ValidationError:
+        raise model.DoesNotExist from None
+    _lock_patient_rows(owner, key)
     of = ("self",) if connection.features.has_select_for_update_of else ()
     return queryset.select_for_update(of=of).get(pk=pk)
 
 
 def _lock_patient(patient_id: int) -> None:
     """Every write to a patient's forms holds the patient row first: one lock order for all of them."""
-    list(patient_model().objects.select_for_update().filter(pk=patient_id).values_list("pk", flat=True))
+    _lock_patient_rows("%s", patient_id)
+
+
+def _lock_patient_rows(key_sql: str, param) -> None:
+    """SELECT ... FOR UPDATE of the patient row whose id `key_sql` gives (plain SQL: it runs on every write)."""
+    patient = patient_model()._meta
+    quote = connection.ops.quote_name
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {quote(patient.pk.column)} FROM {quote(patient.db_table)} "  # noqa: S608
+                       f"WHERE {quote(patient.pk.column)} = {key_sql}{lock}", [param])
 
 
 def _require_reason(reason: str) -> None:
