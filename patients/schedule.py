@@ -22,7 +22,8 @@ contribute(
     forms=[
         FormVisit("patients.Registration", SCREENING, date_field="registration_date"),
         FormVisit("patients.Consent", SCREENING, date_field="consent_date"),
-        FormVisit("patients.DiagnosisHistory", SCREENING, date_field="diagnosis_date"),
+        # its dates are the history (diagnosis years before): none of them says when the screening form was done
+        FormVisit("patients.DiagnosisHistory", SCREENING),
         FormVisit("patients.Relapse", SCREENING, date_field="relapse_date"),
         FormVisit("patients.Baseline", SCREENING, date_field="assessment_date"),
         FormVisit("patients.Eligibility", SCREENING, date_field="assessment_date"),

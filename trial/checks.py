@@ -74,9 +74,9 @@ def check_crfs_have_visits(app_configs=None, **kwargs) -> list[checks.CheckMessa
                                            obj=model, id="trial.E008"))
     for event in study_schedule().events:
         rule = form_rule(event.form)
-        if rule is None or not rule.date_field:
-            errors.append(checks.Error(f"Visit {event.key}: form {event.form!r} has no visit rule with a date.",
-                                       id="trial.E008"))
+        if rule is None or not (rule.date_field or rule.key):  # a key matched by date needs the date
+            errors.append(checks.Error(f"Visit {event.key}: form {event.form!r} has no visit rule with a date or "
+                                       f"a fixed key.", id="trial.E008"))
     return errors
 
 

@@ -214,14 +214,16 @@ def _timing(done_on: date, visit: Expected) -> Timing:
 def visit_states(
     expected: Iterable[Expected],
     *,
-    done: Mapping[tuple[str, str], date],
+    done: Mapping[tuple[str, str], date | None],
     missed: Mapping[tuple[str, str], str],
     stops: Mapping[Stop, date],
     as_of: date,
 ) -> list[VisitState]:
     """D12/D14: done > missed > stopped > judged by the window; a visit missed while on study stays overdue.
 
-    `done` and `missed` are keyed by (visit key, form). Recorded data always show as done, even after a stop.
+    `done` and `missed` are keyed by (visit key, form); a done visit's date is None for a form that records no
+    date of its own (e.g. the diagnosis history): done, with no timing judged. Recorded data always show as done,
+    even after a stop.
     A stop dated on or before the window's last day makes the visit not applicable; the data cut-off does so only
     for windows opening after it, and every other visit is judged as of the cut-off rather than `as_of`.
     """
@@ -237,8 +239,10 @@ def visit_states(
             "window_end": visit.window_end,
         }
         ident = (visit.key, visit.form)
-        if (done_on := done.get(ident)) is not None:
-            state = VisitState(**fields, state=State.DONE, done_on=done_on, timing=_timing(done_on, visit))
+        if ident in done:
+            done_on = done[ident]
+            state = VisitState(**fields, state=State.DONE, done_on=done_on,
+                               timing=_timing(done_on, visit) if done_on is not None else None)
         elif ident in missed:
             state = VisitState(**fields, state=State.MISSED, reason=missed[ident])
         elif (stop := _stopping(visit, stops)) is not None:

@@ -36,7 +36,7 @@ class FormVisit:
 
     form: str  # "app_label.ModelName"
     key: str = ""  # "SCR", or a template with {n} ("C{n}-IT"); "" = the expected visit whose window holds the date
-    date_field: str = ""  # the record's date, e.g. "administration_date"
+    date_field: str = ""  # the record's date, e.g. "administration_date"; "" = the form has none of its own
     index_field: str | None = None  # the field that gives {n} (a cycle number)
     key_field: str | None = None  # the key is typed on the record itself (a visit recorded as not done)
     unscheduled: str = UNSCHEDULED  # the key while {n} is unknown, or when no expected visit matches the date
@@ -163,11 +163,16 @@ def expected_visits(patients) -> dict[int, list[Expected]]:
 
 def _done(patients) -> dict[int, dict[tuple[str, str], date]]:
     """When each scheduled (visit, form) was done: one query per scheduled form."""
-    done: dict[int, dict[tuple[str, str], date]] = defaultdict(dict)
+    done: dict[int, dict[tuple[str, str], date | None]] = defaultdict(dict)
     for label in sorted({event.form for event in _SCHEDULE.events}):
         rule = _SCHEDULE.forms[label]  # every scheduled form has its rule (system check trial.E008)
-        rows = (_model(label)._base_manager.filter(**_patient_filter(patients))
-                .exclude(**{f"{rule.date_field}__isnull": True}).values_list("patient_id", "visit", rule.date_field))
+        records = _model(label)._base_manager.filter(**_patient_filter(patients))
+        if not rule.date_field:  # a form with no date of its own (e.g. history): done once recorded
+            for patient_id, key in records.values_list("patient_id", "visit"):
+                done[patient_id][(key, label)] = None
+            continue
+        rows = records.exclude(**{f"{rule.date_field}__isnull": True}).values_list("patient_id", "visit",
+                                                                                   rule.date_field)
         for patient_id, key, day in rows:
             previous = done[patient_id].get((key, label))
             done[patient_id][(key, label)] = min(day, previous) if previous else day

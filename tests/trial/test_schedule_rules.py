@@ -324,6 +324,13 @@ def test_intrathecal_done_early_on_time_or_late(days_after_cycle_end, timing):
     assert (result.state, result.done_on, result.timing) == (State.DONE, given_on, timing)
 
 
+def test_a_form_with_no_date_of_its_own_is_done_once_recorded_with_no_timing_judged():
+    """The diagnosis history's dates are years before screening: its record counts as done, never as "early"."""
+    result = one(INTRATHECAL, {Anchor.CYCLE_END: {1: CYCLE_1_END}},
+                 done={("C1-IT", "treatment.IntrathecalTherapy"): None}, as_of=date(2023, 6, 1))
+    assert (result.state, result.done_on, result.timing) == (State.DONE, None, None)
+
+
 def test_a_record_for_another_cycle_or_form_does_not_count():
     result = one(
         INTRATHECAL,

@@ -70,6 +70,12 @@ def test_every_record_carries_the_visit_its_schedule_assigns(treated, model, vis
     assert set(model.objects.filter(patient=treated).values_list("visit", flat=True)) == {visit}
 
 
+def test_the_diagnosis_history_counts_as_done_at_screening_without_a_date_judged(treated):
+    """Its dates are the disease's history (diagnosis in 2016): the calendar shows it done, not "early"."""
+    [state] = [v for v in patient_schedule(treated) if v.form == "patients.DiagnosisHistory"]
+    assert (state.key, state.state, state.done_on, state.timing) == ("SCR", State.DONE, None, None)
+
+
 def test_a_second_cycle_gets_its_own_keys(treated, coordinator):
     treatment.cycle(coordinator, treated, 2)
     assert BlinatumomabCycle.objects.get(patient=treated, cycle_number=2).visit == "C2"
