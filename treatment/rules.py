@@ -2,7 +2,8 @@
 
 Blinatumomab dosing (§7, D2), ASTCT CRS (§1, D4, D10) and ICANS (§2, D3) grading, the study's response
 categories (§8.3, D5), the intrathecal window (D12) and the serious-AE reporting clock (CRF-SPEC).
-The version stamped on every derived value is TRT-1; study parameters are named constants here.
+The version stamped on every derived value is TRT-2 (TRT-1 masked a CRS fever only on the days the drug was
+given); study parameters are named constants here.
 """
 
 from collections.abc import Iterable, Sequence
@@ -11,7 +12,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import IntEnum, StrEnum
 
-TREATMENT_RULE_VERSION = "TRT-1"  # DOSE-1 (D2), CRS-1 (ASTCT19, D4, D10), ICANS-1 (ASTCT19, D3), RESP-1 (D5)
+# DOSE-1 (D2), CRS-2 (ASTCT19, D4, D10; the fever mask lasts the episode), ICANS-1 (ASTCT19, D3), RESP-1 (D5)
+TREATMENT_RULE_VERSION = "TRT-2"
 
 # ---- Study parameters ----------------------------------------------------------------------------------
 MAX_CYCLES = 2  # PROTO: "up to two cycles" of blinatumomab before transplant
@@ -154,18 +156,19 @@ def fever_counts(signs: CrsSigns) -> bool:
             and not signs.fever_other_cause)
 
 
-def crs_grade(signs: CrsSigns, *, crs_ongoing: bool) -> int:
-    """CRS-1, ASTCT19: fever, then the more severe of hypotension and hypoxia (CRS-F3).
+def crs_grade(signs: CrsSigns, *, crs_ongoing: bool, treated_in_episode: bool = False) -> int:
+    """CRS-2, ASTCT19: fever, then the more severe of hypotension and hypoxia (CRS-F3).
 
-    `crs_ongoing`: the patient is in a CRS episode (the previous assessment of the cycle graded ≥ 1). Then
-    antipyretic or anticytokine treatment masks the fever, which is no longer required: the grade is "driven by
-    hypotension and/or hypoxia" (CRS-F2), so a treated, afebrile day with neither is grade 0 and ends the
-    episode (D10) even while steroids are tapered.
+    `crs_ongoing`: the patient is in a CRS episode (the previous assessment of the cycle graded ≥ 1).
+    `treated_in_episode`: an antipyretic, tocilizumab or a corticosteroid was given on an earlier day of that
+    episode. Once such a drug has been given in the episode (earlier or today), fever is no longer required on
+    this or any later day of it: the grade is "driven by hypotension and/or hypoxia" (CRS-F2), so a masked,
+    afebrile day with neither is grade 0 and ends the episode and its mask (D10), even while steroids are tapered.
     """
     if signs.death_due_to_crs:
         return 5
     fever = fever_counts(signs)
-    masked = crs_ongoing and signs.antipyretic_or_anticytokine
+    masked = crs_ongoing and (treated_in_episode or signs.antipyretic_or_anticytokine)
     if not (fever or masked):
         return 0
     hypotension = 0
@@ -179,6 +182,27 @@ def crs_grade(signs: CrsSigns, *, crs_ongoing: bool) -> int:
     elif signs.hypotension == Hypotension.FLUIDS:
         hypotension = 2
     return max(1 if fever else 0, hypotension, int(signs.oxygen))
+
+
+def treated_after(signs: CrsSigns, grade: int | None, *, crs_ongoing: bool, treated_in_episode: bool) -> bool:
+    """CRS-F2 carried to the next day: whether the episode, if it goes on after this day, has been treated.
+
+    A day graded 0 ends the episode and its mask; otherwise the episode is treated if it was before this day (and
+    still going on) or if a masking drug was given this day."""
+    if not grade:
+        return False
+    return (crs_ongoing and treated_in_episode) or signs.antipyretic_or_anticytokine
+
+
+def crs_series(days: Iterable[CrsSigns]) -> list[int]:
+    """The grades of consecutive assessments of one cycle, each knowing the days before it (CRS-2, D10)."""
+    grades, ongoing, treated = [], False, False
+    for signs in days:
+        grade = crs_grade(signs, crs_ongoing=ongoing, treated_in_episode=treated)
+        treated = treated_after(signs, grade, crs_ongoing=ongoing, treated_in_episode=treated)
+        ongoing = bool(grade)
+        grades.append(grade)
+    return grades
 
 
 @dataclass(frozen=True)

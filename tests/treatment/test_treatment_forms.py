@@ -70,7 +70,7 @@ def test_cycle_stores_the_bsa_and_the_planned_doses(coordinator, patient):
     assert round(stored.planned_step_ug_day, 2) == 5.30
     assert round(stored.planned_full_ug_day, 2) == 15.91
     assert stored.planned_total_ug == pytest.approx(7 * 5 * stored.bsa_m2 + 21 * 15 * stored.bsa_m2)
-    assert (stored.fixed_dose, stored.dose_deviation, stored.rules_version) == (False, False, "TRT-1")
+    assert (stored.fixed_dose, stored.dose_deviation, stored.rules_version) == (False, False, "TRT-2")
 
 
 @pytest.mark.parametrize("weight", [pytest.param(Decimal("45.0"), id="exactly 45 kg"),
@@ -258,6 +258,31 @@ def test_moving_a_crs_day_after_the_day_it_graded_re_derives_both(coordinator, o
     stored = list(CrsAssessment.objects.filter(patient=on_cycle_1).order_by("assessment_date")
                   .values_list("assessment_date", "crs_grade", "crs_ongoing", "episode_start"))
     assert stored == [(DAY_2, 0, False, None), (DAY_3, grade, False, DAY_3 if grade else None)]
+
+
+def test_the_fever_mask_lasts_the_episode_and_follows_a_correction_of_an_earlier_day(coordinator, on_cycle_1):
+    """CLINICAL-RULES 1.2: tocilizumab on day 1 masks the fever on the afebrile days after it, until a day graded 0
+    ends the episode. Correcting day 1 (no tocilizumab after all) re-grades the later days, each audited."""
+    days = [date(2020, 3, 21) + timedelta(days=d) for d in range(5)]
+    first = treatment.crs(coordinator, on_cycle_1, days[0], max_temperature_c=Decimal("39.2"), tocilizumab="Y")
+    afebrile = {"max_temperature_c": Decimal("37.0")}
+    treatment.crs(coordinator, on_cycle_1, days[1], **afebrile, hypotension="vasopressors", vasopressors=1,
+                  vasopressin="Y")
+    treatment.crs(coordinator, on_cycle_1, days[2], **afebrile, oxygen_device="nasal_cannula",
+                  oxygen_flow_l_min=Decimal("2"))
+    treatment.crs(coordinator, on_cycle_1, days[3], **afebrile)
+    treatment.crs(coordinator, on_cycle_1, days[4], **afebrile, oxygen_device="nasal_cannula",
+                  oxygen_flow_l_min=Decimal("2"))
+
+    def grades():
+        return list(CrsAssessment.objects.filter(patient=on_cycle_1).order_by("assessment_date")
+                    .values_list("crs_grade", "episode_treated"))
+
+    assert grades() == [(1, True), (3, True), (2, True), (0, False), (0, False)]
+    _correct(first, coordinator, tocilizumab="N", reason="Tocilizumab was prescribed, not given")
+    assert grades() == [(1, False), (0, False), (0, False), (0, False), (0, False)]
+    day_2 = CrsAssessment.objects.get(patient=on_cycle_1, assessment_date=days[1])
+    assert day_2.history.order_by("-history_id").first().history_change_reason == RECOMPUTED_REASON
 
 
 def _statements(work) -> int:

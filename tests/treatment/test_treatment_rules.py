@@ -28,6 +28,7 @@ from treatment.rules import (
     capd_total,
     crs_episodes,
     crs_grade,
+    crs_series,
     dose_deviation_percent,
     encephalopathy_grade,
     icans_grade,
@@ -294,6 +295,36 @@ MASKED = [
 @pytest.mark.parametrize(("signs", "crs_ongoing", "grade"), MASKED)
 def test_crs_masked_fever(signs, crs_ongoing, grade):
     assert crs_grade(signs, crs_ongoing=crs_ongoing) == grade
+
+
+AFEBRILE = Decimal("37.0")
+TOCILIZUMAB = {"antipyretic_or_anticytokine": True}
+# CLINICAL-RULES 1.2, "masking across days": the mask lasts the episode, not only the days the drug is given.
+FIVE_DAYS = [
+    CrsSigns(Decimal("39.2"), **TOCILIZUMAB),  # day 1: fever, tocilizumab → 1
+    CrsSigns(AFEBRILE, hypotension=PRESSORS, vasopressors=1, vasopressin=True),  # day 2: no drug that day → 3
+    CrsSigns(AFEBRILE, oxygen=LOW),  # day 3: nasal cannula 2 L/min → 2
+    CrsSigns(AFEBRILE),  # day 4: nothing → 0, the episode and its mask end
+    CrsSigns(AFEBRILE, oxygen=LOW),  # day 5: a new episode needs fever again → 0
+]
+
+
+@pytest.mark.parametrize(("days", "grades"), [
+    pytest.param(FIVE_DAYS, [1, 3, 2, 0, 0], id="the five-day example of 1.2"),
+    pytest.param([CrsSigns(Decimal("39.2")), *FIVE_DAYS[1:]], [1, 0, 0, 0, 0],
+                 id="no masking drug on day 1: afebrile days are 0 and end the episode"),
+    pytest.param([CrsSigns(Decimal("39.2")), CrsSigns(Decimal("38.4"), hypotension=Hypotension.FLUIDS, **TOCILIZUMAB),
+                  CrsSigns(AFEBRILE, hypotension=Hypotension.FLUIDS), CrsSigns(AFEBRILE, oxygen=HIGH)],
+                 [1, 2, 2, 3], id="a drug given on day 2 masks the fever from day 3 on"),
+    pytest.param([CrsSigns(Decimal("39.2"), **TOCILIZUMAB), CrsSigns(AFEBRILE), CrsSigns(Decimal("38.1")),
+                  CrsSigns(AFEBRILE, hypotension=Hypotension.FLUIDS)],
+                 [1, 0, 1, 0], id="a new febrile episode is not masked by the drug of the ended one"),
+    pytest.param([CrsSigns(Decimal("39.2"), **TOCILIZUMAB), CrsSigns(AFEBRILE, hypotension=PRESSORS, vasopressors=2),
+                  CrsSigns(None, oxygen=PP), CrsSigns(Decimal("36.5"), oxygen=LOW)],
+                 [1, 4, 4, 2], id="masked days without a temperature still grade by hypotension and hypoxia"),
+])
+def test_the_fever_mask_lasts_the_episode(days, grades):
+    assert crs_series(days) == grades
 
 
 @pytest.mark.parametrize("signs", [

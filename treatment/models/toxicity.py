@@ -123,6 +123,9 @@ class CrsAssessment(Crf):
     oxygen_support = models.PositiveSmallIntegerField(_("oxygen support (ASTCT)"), choices=OxygenSupport.choices,
                                                       null=True, editable=False)
     crs_ongoing = models.BooleanField(_("CRS ongoing from the previous assessment"), null=True, editable=False)
+    episode_treated = models.BooleanField(
+        _("antipyretic, tocilizumab or corticosteroid given in this CRS episode so far"), null=True, editable=False,
+        help_text=_("Once given in an episode, fever is no longer needed to grade its later days (ASTCT)."))
     fever_counted = models.BooleanField(_("fever ≥ 38.0 °C counted"), null=True, editable=False)
     crs_grade = models.PositiveSmallIntegerField(_("ASTCT CRS grade"), choices=Grade.choices, null=True,
                                                  editable=False)
@@ -172,14 +175,17 @@ class CrsAssessment(Crf):
         self.cycle_number = cycle.cycle_number if cycle else None
         previous = self.previous()
         self.crs_ongoing = bool(previous and previous.crs_grade)
+        treated_before = bool(self.crs_ongoing and previous.episode_treated)
         self.rules_version = rules.TREATMENT_RULE_VERSION
         try:
             signs = self.signs()
             self.oxygen_support = int(signs.oxygen)
             self.fever_counted = rules.fever_counts(signs)
-            self.crs_grade = rules.crs_grade(signs, crs_ongoing=self.crs_ongoing)
+            self.crs_grade = rules.crs_grade(signs, crs_ongoing=self.crs_ongoing, treated_in_episode=treated_before)
+            self.episode_treated = rules.treated_after(signs, self.crs_grade, crs_ongoing=self.crs_ongoing,
+                                                       treated_in_episode=treated_before)
         except (TypeError, ValueError):  # incomplete findings: validation names what is missing
-            self.oxygen_support = self.fever_counted = self.crs_grade = None
+            self.oxygen_support = self.fever_counted = self.crs_grade = self.episode_treated = None
         if self.crs_grade:
             self.episode_start = previous.episode_start if self.crs_ongoing else self.assessment_date
         else:
