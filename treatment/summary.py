@@ -16,7 +16,8 @@ class CycleSummary:
     cycle: BlinatumomabCycle
     crs_episodes: list[rules.CrsEpisode] = field(default_factory=list)
     worst_crs: int | None = None
-    worst_icans: int | None = None
+    worst_icans: int | None = None  # after the start of treatment: a baseline assessment is not toxicity
+    baseline_icans: int | None = None  # the pre-treatment (baseline) assessment's grade, shown apart when abnormal
     severe_adverse_events: int = 0  # grade 3 or more
     response: ResponseAssessment | None = None
 
@@ -49,9 +50,13 @@ def treatment_summary(patient, user) -> TreatmentSummary | None:
     for number, days in crs_days.items():
         rows[number].crs_episodes = rules.crs_episodes(days)
         rows[number].worst_crs = rules.worst_grade(e.grade for e in rows[number].crs_episodes) or 0
-    for number, grade in (IcansAssessment.objects.visible_to(user).filter(patient=patient)
-                          .values_list("cycle_number", "icans_grade")):
-        if number in rows:
+    for number, grade, baseline in (IcansAssessment.objects.visible_to(user).filter(patient=patient)
+                                    .values_list("cycle_number", "icans_grade", "baseline")):
+        if number not in rows:
+            continue
+        if baseline == "Y":  # before the first infusion: the child's own state, not a toxicity of the cycle
+            rows[number].baseline_icans = rules.worst_grade([rows[number].baseline_icans, grade])
+        else:
             rows[number].worst_icans = rules.worst_grade([rows[number].worst_icans, grade])
     events = list(AdverseEvent.objects.visible_to(user).filter(patient=patient)
                   .values_list("cycle_number", "grade", "serious"))

@@ -115,6 +115,25 @@ def test_the_patient_page_shows_the_best_response_over_the_cycles(client, coordi
     assert "CR: complete remission, MRD &lt; 0.01 %</a>" in rows[2]
 
 
+def test_a_baseline_icans_assessment_is_not_counted_as_toxicity_and_is_shown_apart(client, coordinator, on_cycle_1):
+    """A child who awakens only to voice before the first infusion (grade 2 findings) and is calm on day 2: the
+    cycle's and the patient's worst ICANS is 0; the baseline abnormality is shown as such."""
+    treatment.icans(coordinator, on_cycle_1, date(2020, 3, 20), baseline="Y", consciousness=2)
+    treatment.icans(coordinator, on_cycle_1, date(2020, 3, 21))
+    card = _summary(_patient_page(client, coordinator, on_cycle_1))
+    assert 'data-derived="worst_icans">Grade 0<' in card
+    row = card.split('data-cycle="1"')[1].split("</tr>")[0]
+    assert 'data-derived="icans">Grade 0 <span class="hint" data-derived="baseline_icans">(abnormal at baseline: ' \
+           'grade 2)</span>' in row
+
+
+def test_a_cycle_with_only_a_baseline_icans_assessment_is_not_assessed_for_icans(client, coordinator, on_cycle_1):
+    treatment.icans(coordinator, on_cycle_1, date(2020, 3, 20), baseline="Y")
+    card = _summary(_patient_page(client, coordinator, on_cycle_1))
+    assert 'data-derived="worst_icans">—<' in card
+    assert 'data-derived="icans">not assessed<' in card.split('data-cycle="1"')[1]
+
+
 def test_a_patient_without_a_cycle_has_no_treatment_summary(client, coordinator, registration_a):
     build.enroll(coordinator, registration_a.patient)
     assert 'id="treatment-summary"' not in _patient_page(client, coordinator, registration_a.patient)
