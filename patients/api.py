@@ -79,10 +79,10 @@ class RegistrationCreateSerializer(serializer_for(Registration)):
 
     def validate(self, attrs):
         if "site" not in attrs:
-            sites = list(access.sites_where(self.context["request"].user, Action.REGISTER_PATIENT)[:2])
-            if len(sites) != 1:
+            site = access.only_site_where(self.context["request"].user, Action.REGISTER_PATIENT)
+            if site is None:
                 raise serializers.ValidationError({"site": _("Give the site code.")})
-            attrs["site"] = sites[0]
+            attrs["site"] = site
         return attrs
 
 

@@ -88,7 +88,7 @@ class CrfSerializer(serializers.ModelSerializer):
         if built is None:
             built = super().get_fields()
             type(self)._built_fields = built
-        fields = copy.deepcopy(built)
+        fields = {name: _fresh(field) for name, field in built.items()}
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             fields["patient"].read_only = True  # a form never moves to another patient
         return fields
@@ -101,6 +101,15 @@ class CrfSerializer(serializers.ModelSerializer):
     def crf_fields(self) -> dict[str, object]:
         entry = set(self.Meta.model.entry_fields())
         return {k: v for k, v in self.validated_data.items() if k in entry}
+
+
+def _fresh(field: serializers.Field) -> serializers.Field:
+    """A copy of an unbound template field for one serializer instance. A plain field is copied shallowly (its
+    options are never changed once built; binding sets only its name and parent); a field holding other fields
+    (a nested serializer, a list or dict of them) is copied deeply, as DRF does, so that they bind to it."""
+    if isinstance(field, serializers.BaseSerializer | serializers.ListField | serializers.DictField):
+        return copy.deepcopy(field)
+    return copy.copy(field)
 
 
 def serializer_for(model: type[Crf], base: type[CrfSerializer] = CrfSerializer) -> type[CrfSerializer]:
@@ -182,7 +191,7 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
         """Correct a record: read once, under the patient's lock, in the transaction that writes it."""
         with transaction.atomic():
             try:
-                crf = locked_record(self.get_queryset(), self.kwargs["pk"])
+                crf = locked_record(self.model, self.kwargs["pk"], user=request.user)
             except (self.model.DoesNotExist, ValueError, TypeError, DjangoValidationError) as absent:
                 raise Http404 from absent  # another site's record answers exactly like one that does not exist
             self.check_object_permissions(request, crf)

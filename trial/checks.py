@@ -1,4 +1,4 @@
-"""System checks guarding the engine's invariants. Ids are stable: trial.E001 to trial.E008."""
+"""System checks guarding the engine's invariants. Ids are stable: trial.E001 to trial.E009."""
 
 from django.core import checks
 
@@ -35,6 +35,23 @@ def check_models_are_site_scoped(crf_model_list) -> list[checks.CheckMessage]:
                 errors.append(checks.Error(
                     f"{model._meta.label}: crf_derived_from names {source!r}, which is not a CRF.",
                     hint="Use the 'app_label.ModelName' label of a CRF model.", obj=model, id="trial.E004"))
+        errors += _check_reads(model, {m._meta.label: m for m in crf_model_list})
+    return errors
+
+
+def _check_reads(model, by_label: dict) -> list[checks.CheckMessage]:
+    """trial.E009: `crf_reads` names sources in `crf_derived_from`, and fields they have."""
+    errors = []
+    for source, names in getattr(model, "crf_reads", {}).items():
+        if source not in getattr(model, "crf_derived_from", ()) or source not in by_label:
+            errors.append(checks.Error(f"{model._meta.label}: crf_reads names {source!r}, which is not in its "
+                                       "crf_derived_from.", obj=model, id="trial.E009"))
+            continue
+        known = {f.name for f in by_label[source]._meta.concrete_fields}
+        for name in names:
+            if name not in known:
+                errors.append(checks.Error(f"{model._meta.label}: crf_reads names {source}.{name}, which is not "
+                                           "a field of that form.", obj=model, id="trial.E009"))
     return errors
 
 

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 from simple_history.models import HistoricalRecords
 
-from trial import access, audit, events, reads, visits
+from trial import access, audit, events, reads, rows, visits
 from trial.access import Action, SiteScopedQuerySet
 from trial.patients import patient_model
 
@@ -154,6 +154,11 @@ class Crf(models.Model):
     # Labels ("app.Model") of the CRFs whose data this form's derived values are computed from. When one of
     # them is saved, this form's records for the same patient are re-derived (and audited) automatically.
     crf_derived_from: tuple[str, ...] = ()
+    # For a source in crf_derived_from, the only fields of it that this form's derivation and validation read
+    # ({"patients.Registration": ("date_of_birth", ...)}); a source not named here is read whole. A save of the
+    # source that changes none of the fields its dependents read looks for nothing to re-derive (trial.E009
+    # checks the names).
+    crf_reads: dict[str, tuple[str, ...]] = {}
     # Field that orders a patient's records when they are re-derived, for forms derived from their own earlier
     # records (e.g. a CRS day is graded knowing whether the day before was): earlier records first.
     crf_sequence_field: str | None = None
@@ -441,6 +446,18 @@ def dependents_of(model: type[Crf]) -> list[type[Crf]]:
     return sorted(found, key=lambda m: (m.crf_order, m._meta.label))
 
 
+def _feeds_dependents(model: type[Crf], changed: set[str]) -> bool:
+    """Whether a save that changed `changed` (field names, "status", "missing") can change another form's derived
+    values: some form derived from `model` reads one of them, or reads `model` whole (no `crf_reads` for it)."""
+    label = model._meta.label
+    for dependent in crf_models():
+        if label in dependent.crf_derived_from:
+            read = dependent.crf_reads.get(label)
+            if read is None or changed & set(read):
+                return True
+    return False
+
+
 def rederive(record: Crf, *, user, batch: list[Crf] | None = None) -> bool:
     """Recompute a saved record's derived values after one of its sources changed; audited when they change.
 
@@ -540,21 +557,54 @@ def _dependents_sql(model: type[Crf], vendor: str) -> str:
     return " UNION ALL ".join(selects)
 
 
-def locked_record(queryset: models.QuerySet, pk) -> Crf:
+def locked_record(model: type[Crf], pk, *, user=None) -> Crf:
     """Inside a transaction, the current row of a record about to be written, under lock: its patient first (the
-    one lock order of every write), then the record, read through `queryset` (e.g. scoped to the user's sites;
-    DoesNotExist when out of scope). Pass it to `save_crf(..., locked=True)`: it is read once, not twice."""
-    model = queryset.model
-    owner = "(SELECT {} FROM {} WHERE {} = %s)".format(  # noqa: S608 - identifiers from model metadata, quoted
-        *map(connection.ops.quote_name, (model._meta.get_field("patient").column, model._meta.db_table,
-                                         model._meta.pk.column)))
+    one lock order of every write), then the record; read with its patient and site. With `user`, a record of a
+    site they may not see raises DoesNotExist, exactly like one that does not exist (trial.access.can_see).
+    Pass it to `save_crf(..., locked=True)`: it is read once, not twice.
+
+    On PostgreSQL it is one statement: `FOR UPDATE OF patient, record` locks the patient row, then the record's,
+    and a record changed by a writer it waited for is read again at its newest version (READ COMMITTED re-checks
+    the locked rows). It runs on every correction, so its SQL is built once (trial.rows).
+    """
     try:
         key = model._meta.pk.to_python(pk)
     except ValidationError:
         raise model.DoesNotExist from None
-    _lock_patient_rows(owner, key)
-    of = ("self",) if connection.features.has_select_for_update_of else ()
-    return queryset.select_for_update(of=of).get(pk=pk)
+    if key is None:
+        raise model.DoesNotExist
+    patient, site = patient_model(), model._meta.get_field("site").related_model
+    if connection.features.has_select_for_update and not connection.features.has_select_for_update_of:
+        _lock_patient_rows(_owner_sql(model), key)
+    with connection.cursor() as cursor:
+        cursor.execute(_locked_record_sql(model, connection.vendor), [key])
+        row = cursor.fetchone()
+    if row is None:
+        raise model.DoesNotExist
+    record, record.patient, record.site = rows.instances(row, model, patient, site)
+    if user is not None and not access.can_see(user, record.site_id):
+        raise model.DoesNotExist
+    return record
+
+
+@functools.cache
+def _locked_record_sql(model: type[Crf], vendor: str) -> str:
+    patient, site = patient_model(), model._meta.get_field("site").related_model
+    features = connection.features
+    lock = ""
+    if features.has_select_for_update_of:
+        lock = f" FOR UPDATE OF {rows.table(patient)}, {rows.table(model)}"
+    elif features.has_select_for_update:
+        lock = " FOR UPDATE"
+    return (f"SELECT {rows.columns(model)}, {rows.columns(patient)}, {rows.columns(site)} "  # noqa: S608
+            f"FROM {rows.table(model)} "  # identifiers from model metadata, quoted; the key is a parameter
+            f"INNER JOIN {rows.table(patient)} ON {rows.column(patient, 'id')} = {rows.column(model, 'patient')} "
+            f"INNER JOIN {rows.table(site)} ON {rows.column(site, 'id')} = {rows.column(model, 'site')} "
+            f"WHERE {rows.column(model, 'id')} = %s{lock}")
+
+
+def _owner_sql(model: type[Crf]) -> str:
+    return f"(SELECT {rows.column(model, 'patient')} FROM {rows.table(model)} WHERE {rows.column(model, 'id')} = %s)"  # noqa: S608
 
 
 def _lock_patient(patient_id: int) -> None:
@@ -570,6 +620,24 @@ def _lock_patient_rows(key_sql: str, param) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {quote(patient.pk.column)} FROM {quote(patient.db_table)} "  # noqa: S608
                        f"WHERE {quote(patient.pk.column)} = {key_sql}{lock}", [param])
+
+
+_NEW_PATIENT = "_crf_new_patient"
+
+
+def mark_new_patient(patient: models.Model) -> None:
+    """`patient` was created in the current transaction and has no forms yet (set by whoever created it).
+
+    Its first form's save then skips the reads that could only find nothing: another form of the same kind,
+    the patient's other forms for cross-form checks (`has_no_forms`), records to re-derive. The mark goes with
+    that first save.
+    """
+    setattr(patient, _NEW_PATIENT, True)
+
+
+def has_no_forms(patient: models.Model | None) -> bool:
+    """True only for a patient created in this transaction whose first form is being saved."""
+    return bool(getattr(patient, _NEW_PATIENT, False))
 
 
 def _require_reason(reason: str) -> None:
@@ -605,6 +673,7 @@ def _save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str, expect
     coded = clean_missing(model, missing) if missing is not None else None
 
     before: dict[str, object] = {}
+    changed_fields: set[str] | None = None  # a new record: everything
     if crf.pk is None:
         # `locked`: the caller holds the patient's row already (e.g. it created the patient in this transaction).
         patient = crf.patient if locked else type(crf.patient).objects.select_for_update().get(pk=crf.patient_id)
@@ -618,7 +687,8 @@ def _save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str, expect
             target.site = patient.site  # the same object: showing the record's site reads nothing more
         else:
             target.site_id = patient.site_id
-        if not model.crf_repeating and model.objects.filter(patient_id=patient.pk).exists():
+        if (not model.crf_repeating and not has_no_forms(patient)
+                and model.objects.filter(patient_id=patient.pk).exists()):
             raise ValidationError(_("This patient already has a %(form)s form.") % {"form": model._meta.verbose_name})
         target.version = 0
         target.status = CrfStatus.COMPLETE if complete else CrfStatus.DRAFT
@@ -627,22 +697,19 @@ def _save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str, expect
         target.crf_changed = frozenset(model.entry_fields())
     else:
         # Work on the locked, current row: the caller's copy may be stale in fields it did not touch.
-        if locked:
-            target = crf
-        else:
-            _lock_patient(crf.patient_id)  # always patient first, then forms: concurrent edits cannot deadlock
-            target = model.objects.select_for_update().get(pk=crf.pk)
+        # Always the patient first, then its forms: concurrent edits cannot deadlock.
+        target = crf if locked else locked_record(model, crf.pk)
         access.require(user, Action.ENTER_DATA, site=target.site_id)
         if target.status == CrfStatus.LOCKED:
             raise CrfLocked(_("This form is locked and cannot change."))
         if expected_version is not None and expected_version != target.version:
             _refuse_if_changed_by_someone(target, expected_version)
-        before = {name: getattr(target, name) for name in model.entry_fields()}
+        before = {name: getattr(target, name) for name in (*model.entry_fields(), *model.derived_fields())}
         missing_before = target.missing
         _apply(target, data)  # normalised before comparing: "abc" for "ABC" is no change
         if coded is not None:
             target.missing = coded
-        target.crf_changed = frozenset(name for name, value in before.items() if getattr(target, name) != value)
+        target.crf_changed = frozenset(name for name in model.entry_fields() if getattr(target, name) != before[name])
         changed = bool(target.crf_changed) or target.missing != missing_before
         new_status = target.status
         if target.status in (CrfStatus.VERIFIED, CrfStatus.SIGNED) and changed:
@@ -655,6 +722,8 @@ def _save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str, expect
             return crf  # nothing to record
         if target.status != CrfStatus.DRAFT:
             _require_reason(reason)
+        changed_fields = ({"status"} if new_status != target.status else set()) | (
+            {"missing"} if target.missing != missing_before else set())
         target.status = new_status
 
     _derive(target)
@@ -667,7 +736,12 @@ def _save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str, expect
     # patient rule are already settled: validation skips re-checking them with two more queries.
     validate_record(target)
     write_record(target, user=user, reason=reason.strip())
-    _refresh_dependents(model, target.patient_id, user, earliest=_earliest(model, target, before))
+    patient = target._state.fields_cache.get("patient")
+    if has_no_forms(patient):
+        delattr(patient, _NEW_PATIENT)  # it has one now, and nothing derived from it yet
+    elif changed_fields is None or _feeds_dependents(model, changed_fields | {
+            name for name, value in before.items() if getattr(target, name) != value}):
+        _refresh_dependents(model, target.patient_id, user, earliest=_earliest(model, target, before))
     if target is not crf:
         _copy_into(crf, target)
     return crf

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from patients import rules
-from patients.models.codes import YesNo, check_date, date_of_birth
+from patients.models.codes import READ_BY_OTHER_FORMS, YesNo, check_date, date_of_birth
 from trial.crf import Crf, Phase
 from trial.ranges import measure
 
@@ -108,6 +108,7 @@ class Baseline(Crf):
     crf_may_be_missing = ("wbc_per_ul", "hemoglobin_g_dl", "platelets_10e9_l", "marrow_blasts_pct", "cd19_pct",
                           "lumbar_puncture_date", "hla_typing_date")
     crf_derived_from = ("patients.Registration",)
+    crf_reads = READ_BY_OTHER_FORMS
 
     class Meta:
         verbose_name = _("baseline")

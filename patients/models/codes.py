@@ -21,6 +21,12 @@ def form_of(patient, name: str):
         return None
 
 
+# What other forms read of a patient's registration (as `Crf.crf_reads`): the date of birth, for their date checks
+# and ages, and the age at registration. The initials and sex identify the child and feed no other form.
+READ_BY_OTHER_FORMS = {"patients.Registration": ("date_of_birth", "registration_date", "age_years", "age_months",
+                                                 "age_group")}
+
+
 def date_of_birth(patient) -> date | None:
     registration = getattr(patient, "registration", None) if patient is not None else None
     return registration.date_of_birth if registration is not None else None

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from patients import rules
-from patients.models.codes import check_date, date_of_birth
+from patients.models.codes import READ_BY_OTHER_FORMS, check_date, date_of_birth
 from trial.crf import Crf, Phase
 
 
@@ -32,6 +32,7 @@ class Consent(Crf):
     crf_order = 20
     crf_phase = Phase.ENROLLMENT
     crf_derived_from = ("patients.Registration",)
+    crf_reads = READ_BY_OTHER_FORMS
 
     class Meta:
         verbose_name = _("consent")

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patients import rules
 from patients.models.baseline import Baseline
-from patients.models.codes import check_date, form_of
+from patients.models.codes import READ_BY_OTHER_FORMS, check_date, form_of
 from patients.models.diagnosis import DiagnosisHistory, InductionResponse
 from trial.crf import Crf, Phase
 
@@ -75,6 +75,7 @@ class Eligibility(Crf):
     crf_phase = Phase.ENROLLMENT
     crf_derived_from = ("patients.Registration", "patients.DiagnosisHistory", "patients.Relapse",
                         "patients.Baseline")
+    crf_reads = READ_BY_OTHER_FORMS
 
     FIELD_OF = {
         rules.Criterion.AGE: "age_met", rules.Criterion.CD19_PRE_B: "cd19_pre_b_met",

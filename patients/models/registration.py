@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from patients import rules
 from trial.access import SiteScopedQuerySet
-from trial.crf import AuditBypassError, Crf, Phase
+from trial.crf import AuditBypassError, Crf, Phase, has_no_forms
 
 # A date of birth this far before registration is a typing error, not a pediatric patient.
 MAX_AGE_AT_REGISTRATION_YEARS = 25
@@ -141,6 +141,8 @@ class Registration(Crf):
         """The earliest clinical date recorded on the patient's other forms: birth cannot come after it."""
         from patients.models import Baseline, Consent, DiagnosisHistory, Relapse
 
+        if has_no_forms(self._state.fields_cache.get("patient")):
+            return None  # registered in this very transaction: no other form yet
         sources = [
             (_("consent date"), Consent, "consent_date"),
             (_("initial diagnosis date"), DiagnosisHistory, "diagnosis_date"),

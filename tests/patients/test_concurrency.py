@@ -96,3 +96,59 @@ def _run_jobs(jobs) -> list[BaseException]:
     for t in threads:
         t.join(timeout=60)
     return errors
+
+
+def test_a_correction_holds_the_patient_first_and_reads_the_record_as_the_writer_it_waited_for_left_it(
+        coordinator, registration_a):
+    """locked_record locks the patient row, then the record's, in one statement: while it waits for a record that
+    another transaction holds, the patient is already its own (no one can start a write to this patient), and it
+    then reads the record as that transaction committed it."""
+    from django.db import OperationalError, transaction
+
+    from patients.models import Registration
+    from trial.crf import locked_record
+
+    record, patient_id = registration_a, registration_a.patient_id
+    holding, release, done = threading.Event(), threading.Event(), threading.Event()
+    seen: dict = {}
+
+    def writer() -> None:  # holds the record row only, then changes it
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT id FROM patients_registration WHERE id = %s FOR UPDATE", [record.pk])
+                holding.set()
+                release.wait(30)
+                cursor.execute("UPDATE patients_registration SET initials = 'XYZ' WHERE id = %s", [record.pk])
+        finally:
+            connection.close()
+
+    def corrector() -> None:
+        try:
+            holding.wait(30)
+            with transaction.atomic():
+                seen["initials"] = locked_record(Registration, record.pk, user=coordinator).initials
+        finally:
+            done.set()
+            connection.close()
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=corrector)]
+    for t in threads:
+        t.start()
+    holding.wait(30)
+    with connection.cursor() as cursor:  # until the corrector is waiting for a row lock (polled, no sleep)
+        for _ in range(10_000):
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                           "AND datname = current_database()")
+            if cursor.fetchone()[0] or done.is_set():
+                break
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM patients_patient WHERE id = %s FOR UPDATE NOWAIT", [patient_id])
+        patient_free = True
+    except OperationalError:
+        patient_free = False
+    release.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert not patient_free, "the corrector waits for the record without holding the patient"
+    assert seen == {"initials": "XYZ"}

@@ -284,3 +284,29 @@ def test_a_value_outside_the_soft_range_is_listed_once_per_field(coordinator, re
     findings = list(queryset_findings(Baseline.objects.all()))
     assert sorted((f.field, f.expected) for f in findings) == [
         ("hemoglobin_g_dl", "5–18 g/dL"), ("wbc_per_ul", "500–300,000 /µL")]
+
+
+def test_only_a_change_other_forms_read_looks_for_forms_to_re_derive(coordinator, registration_a):
+    """Other forms read the date of birth and the age at registration, never the initials (crf_reads): correcting
+    the initials writes the registration and its audit record, and looks for nothing else to re-derive."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from patients.models import Registration
+
+    patient = registration_a.patient
+    build.enroll(coordinator, patient)
+
+    def correct(**data) -> list[str]:
+        registration = Registration.objects.get(patient=patient)
+        with CaptureQueriesContext(connection) as queries:
+            save_crf(registration, user=coordinator, data=data, reason="Source says so",
+                     expected_version=registration.version)
+        return [q["sql"] for q in queries.captured_queries if "patients_consent" in q["sql"]]
+
+    consent_version = Consent.objects.get(patient=patient).version
+    assert correct(initials="ABD") == []
+    assert Consent.objects.get(patient=patient).version == consent_version
+    found = correct(date_of_birth=date(2012, 5, 4))  # the earliest date check, the dependents, the consent read
+    assert sum("UNION ALL" in sql and "patients_baseline" in sql for sql in found) == 2
+    assert correct(sex="M") == []

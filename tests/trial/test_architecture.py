@@ -83,8 +83,21 @@ def test_the_check_catches_a_derivation_from_something_that_is_not_a_crf(monkeyp
     from patients.models import Eligibility
 
     monkeypatch.setattr(Eligibility, "crf_derived_from", ("patients.Baseline", "patients.Labs"))
+    monkeypatch.setattr(Eligibility, "crf_reads", {})
     errors = check_models_are_site_scoped(crf_models())
     assert [(e.id, e.obj) for e in errors] == [("trial.E004", Eligibility)]
+
+
+@pytest.mark.parametrize("reads", [
+    {"patients.Relapse": ("relapse_date",)},  # a source it is not derived from
+    {"patients.Registration": ("date_of_birth", "birth_date")},  # a field the source does not have
+])
+def test_the_check_catches_fields_read_from_a_source_it_does_not_have(monkeypatch, reads):
+    from treatment.models import BlinatumomabCycle
+
+    monkeypatch.setattr(BlinatumomabCycle, "crf_reads", reads)
+    errors = check_models_are_site_scoped(crf_models())
+    assert [(e.id, e.obj) for e in errors] == [("trial.E009", BlinatumomabCycle)]
 
 
 def test_the_check_catches_a_form_that_does_not_say_its_phase(monkeypatch):

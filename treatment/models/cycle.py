@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from patients import rules as enrollment_rules
-from patients.models.codes import YesNo, check_date, date_of_birth
+from patients.models.codes import READ_BY_OTHER_FORMS, YesNo, check_date, date_of_birth
 from treatment import rules
 from treatment.models.codes import cycle_number_field, cycles_of
 from trial.crf import Crf, Phase, ReviewFlag
@@ -78,6 +78,7 @@ class BlinatumomabCycle(Crf):
     crf_order = 110
     crf_phase = Phase.TREATMENT
     crf_derived_from = ("patients.Registration", "treatment.ResponseAssessment")
+    crf_reads = READ_BY_OTHER_FORMS
     crf_sequence_field = "cycle_number"
 
     class Meta:

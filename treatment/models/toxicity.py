@@ -6,7 +6,7 @@ from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from patients import rules as enrollment_rules
-from patients.models.codes import YesNo, check_date, date_of_birth
+from patients.models.codes import READ_BY_OTHER_FORMS, YesNo, check_date, date_of_birth
 from treatment import rules
 from treatment.models.codes import Grade, cycle_on, cycle_period_end, cycles_of, death_of, disagreement_field
 from trial import reads
@@ -336,6 +336,7 @@ class IcansAssessment(Crf):
     crf_phase = Phase.TREATMENT
     crf_derived_from = ("patients.Registration", "treatment.BlinatumomabCycle", "treatment.IcansAssessment",
                         "patients.Death")
+    crf_reads = READ_BY_OTHER_FORMS
     crf_sequence_field = "assessment_date"
     crf_reported = {"reported_grade": "icans_grade"}
 
