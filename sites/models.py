@@ -1,11 +1,13 @@
 """Participating hospitals and the people who work in the study, each with a role."""
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history import register
 from simple_history.models import HistoricalRecords
 
 
@@ -81,3 +83,9 @@ class Membership(models.Model):
     def __str__(self) -> str:
         where = self.site.code if self.site_id else _("all sites")
         return f"{self.user} — {self.get_role_display()} ({where})"
+
+
+# People's accounts have their own audit trail, beside their memberships': who created, renamed, activated or
+# deactivated an account, and when. The password hash is never copied into it; logging in (last_login) is
+# not an account change (sites.apps skips it).
+register(User, app="sites", excluded_fields=["password", "last_login"])

@@ -149,7 +149,7 @@ def audit_trail_findings() -> tuple[int, list[dict]]:
     findings: list[dict] = []
     for history_model in history_models():
         model = history_model.instance_type
-        if model._meta.app_label in {"sites"}:
+        if model._meta.app_label in {"sites", "auth"}:  # study data only; people and sites have their own trail
             continue
         compared = [f.attname for f in model._meta.concrete_fields if f.name not in {"updated_at"}]
         latest: dict[int, models.Model] = {}

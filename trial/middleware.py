@@ -1,6 +1,7 @@
 """Request guards that run before any view."""
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 
@@ -19,3 +20,17 @@ class RefuseNulCharacters:
         if "\x00" in request.path or in_query:
             return JsonResponse({"detail": _("The address contains a NUL character.")}, status=400)
         return self.get_response(request)
+
+
+class NoStore:
+    """Every answer of the application (pages, API, exports) is `Cache-Control: no-store`: patient data must not
+    stay in a browser's or a proxy's cache after the user logs out. Static files are served before this runs
+    (WhiteNoise) and keep their long cache lifetime."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response
