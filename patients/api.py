@@ -13,7 +13,7 @@ from sites.models import Site
 from trial import access
 from trial.access import Action
 from trial.api import CrfSerializer, CrfViewSet, register_route, register_viewset, serializer_for
-from trial.patients import log_access
+from trial.patients import log_access, log_list_access
 
 
 class PatientSerializer(serializers.ModelSerializer):
@@ -52,6 +52,10 @@ class PatientViewSet(viewsets.ReadOnlyModelViewSet):
         patient = self.get_object()
         log_access(request.user, patient, request.path)
         return Response(self.get_serializer(patient).data)
+
+    def list(self, request, *args, **kwargs):
+        log_list_access(request)
+        return super().list(request, *args, **kwargs)
 
 
 class RegistrationSiteField(serializers.SlugRelatedField):
@@ -130,6 +134,7 @@ class ScreeningLogViewSet(viewsets.ViewSet):
     @extend_schema(responses=ScreeningLogRowSerializer(many=True),
                    parameters=[OpenApiParameter("site", str, description="Site code, e.g. MX01")])
     def list(self, request, format=None):  # noqa: A002 - DRF passes the format suffix under this name
+        log_list_access(request)
         patients = Patient.objects.visible_to(request.user)
         if request.query_params.get("site"):
             patients = patients.filter(site__code=request.query_params["site"])

@@ -118,7 +118,7 @@ def every_form(user, patient) -> None:
     treat(user, patient)
     save_crf(InfusionInterruption(patient=patient), user=user, data={
         "cycle_number": 1, "start_date": date(2020, 3, 26), "end_date": date(2020, 3, 27),
-        "interruption_reason": "crs"})
+        "restart_dose_ug_day": Decimal("15.9"), "interruption_reason": "crs"})
     cycle(user, patient, 2)
     save_crf(MissedVisit(patient=patient), user=user, complete=True, data={
         "visit_key": "C2-IT", "form": "treatment.IntrathecalTherapy", "not_done_reason": "Platelets too low"})

@@ -99,7 +99,8 @@ WALKS: dict[str, FormWalk] = {
         correction={"days_infused": "27"}),
     "treatment.InfusionInterruption": FormWalk(
         before=_in_cycle_1, draft={"start_date": "2020-03-26"},
-        complete={"cycle_number": "1", "end_date": "2020-03-27", "interruption_reason": "crs"},
+        complete={"cycle_number": "1", "end_date": "2020-03-27", "restart_dose_ug_day": "15.9",
+                  "interruption_reason": "crs"},
         correction={"end_date": "2020-03-28"}),
     "treatment.CrsAssessment": FormWalk(
         before=_in_cycle_1, draft={"max_temperature_c": "38.6"},

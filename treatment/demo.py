@@ -115,12 +115,18 @@ ICANS_NO_SIGNS = {"baseline": "N", "developmental_delay": "N", "unable_to_perfor
                   "seizure": 0, "deep_focal_motor_weakness": "N", "raised_icp": 0, "death_due_to_icans": "N"}
 
 
-def _crs_and_icans(patient, user, cycle: BlinatumomabCycle, plan: dict, age: int) -> None:
-    tool = rules.icans_tool(age_years=age)
-    normal = ICANS_NO_SIGNS | ({f"capd_{n}": 4 if n <= 4 else 0 for n in range(1, 9)} if tool is rules.IcansTool.CAPD
-                               else {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1,
-                                     "ice_attention": 1})
-    _save(IcansAssessment, patient, user, {"assessment_date": cycle.start_date, "baseline": "Y", **normal})
+def _normal_icans(patient, on) -> dict:
+    """A calm child's ICANS findings with the tool that fits their age on that day (ICE from 12 years)."""
+    age = enrollment_rules.age_at(patient.registration.date_of_birth, on)[0]
+    if rules.icans_tool(age_years=age) is rules.IcansTool.CAPD:
+        return ICANS_NO_SIGNS | {f"capd_{n}": 4 if n <= 4 else 0 for n in range(1, 9)}
+    return ICANS_NO_SIGNS | {"ice_orientation": 4, "ice_naming": 3, "ice_commands": 1, "ice_writing": 1,
+                             "ice_attention": 1}
+
+
+def _crs_and_icans(patient, user, cycle: BlinatumomabCycle, plan: dict) -> None:
+    _save(IcansAssessment, patient, user, {"assessment_date": cycle.start_date, "baseline": "Y",
+                                           **_normal_icans(patient, cycle.start_date)})
     if cycle.cycle_number != 1:
         return
     for day, grade in sorted(plan["crs"].items()):
@@ -130,9 +136,9 @@ def _crs_and_icans(patient, user, cycle: BlinatumomabCycle, plan: dict, age: int
             data |= {"reported_grade": reported, "disagreement_confirmed": True}
         _save(CrsAssessment, patient, user, data)
     if plan.get("seizure_day"):
-        _save(IcansAssessment, patient, user, {
-            "assessment_date": cycle.start_date + timedelta(days=plan["seizure_day"] - 1), **normal,
-            "consciousness": 2, "seizure": 3})
+        day = cycle.start_date + timedelta(days=plan["seizure_day"] - 1)
+        _save(IcansAssessment, patient, user, {"assessment_date": day, **_normal_icans(patient, day),
+                                               "consciousness": 2, "seizure": 3})
 
 
 def _adverse_events(patient, user, cycle: BlinatumomabCycle, index: int) -> None:
@@ -143,6 +149,8 @@ def _adverse_events(patient, user, cycle: BlinatumomabCycle, index: int) -> None
             "resolution_date": onset + timedelta(days=lasting), "grade": grade,
             "serious": "Y" if criterion else "N", "seriousness": criterion,
             "aware_at": datetime.combine(onset, time(10, 30), tzinfo=MEXICO) if criterion else None,
+            # Reported on paper when it happened, copied in now: not an event entered late.
+            "transcribed_retrospectively": "Y" if criterion else "",
             "relationship": "possible" if term != "Febrile neutropenia" else "unlikely",
             "action_taken": "interrupted" if term == "Capillary leak syndrome" else "none",
             "outcome": "recovered"})
@@ -152,14 +160,13 @@ def treat_demo_patient(patient, user, index: int) -> None:
     plan = PLANS[index % len(PLANS)]
     eligible_on = eligibility_of(patient).assessment_date
     baseline = Baseline.objects.get(patient=patient)
-    age = enrollment_rules.age_at(patient.registration.date_of_birth, eligible_on + timedelta(days=7))[0]
     _save(Debulking, patient, user, {"start_date": eligible_on + timedelta(days=1),
                                      "end_date": eligible_on + timedelta(days=5), "anthracycline": "N",
                                      "asparaginase": "N", "vincristine": "Y", "corticosteroid": "Y"})
     start = eligible_on + timedelta(days=7)
     for number, label in enumerate(plan["responses"], start=1):
         cycle = _cycle(patient, user, number, start, baseline, plan)
-        _crs_and_icans(patient, user, cycle, plan, age)
+        _crs_and_icans(patient, user, cycle, plan)
         if number == 1:
             _adverse_events(patient, user, cycle, index)
             if plan.get("interruption"):
@@ -167,6 +174,9 @@ def treat_demo_patient(patient, user, index: int) -> None:
                 stopped = cycle.start_date + timedelta(days=day - 1)
                 _save(InfusionInterruption, patient, user, {"cycle_number": 1, "start_date": stopped,
                                                             "end_date": stopped + timedelta(days=days),
+                                                            "restart_dose_ug_day": (
+                                                                cycle.prescribed_step_ug_day if day + days <= 7
+                                                                else cycle.prescribed_full_ug_day),
                                                             "interruption_reason": reason})
         _save(ResponseAssessment, patient, user, {
             "cycle_number": number, "assessment_date": cycle.end_date + timedelta(days=3),

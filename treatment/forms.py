@@ -1,10 +1,12 @@
 """Form overrides for treatment CRFs (the rest use the generic form built from the model)."""
 
+import re
 from datetime import date
-from itertools import groupby
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from patients import rules as enrollment_rules
 from patients.models.codes import YesNo, date_of_birth
@@ -14,15 +16,58 @@ from treatment.models.codes import cycles_of
 from trial.forms import generic_form_class, register_form
 
 
+class CtcaeTermInput(forms.TextInput):
+    """Type-ahead over the 837 CTCAE v5.0 terms: as the user types part of a term, of its organ class or its MedDRA
+    code, up to SUGGESTIONS matching terms are listed below the field (treatment.views); picking one (click, or Tab
+    then Enter) puts it in the field. Typing a MedDRA code or a term's exact name works without picking."""
+
+    template_name = "treatment/widgets/ctcae_term.html"
+
+    def format_value(self, value):
+        if isinstance(value, CtcaeTerm):
+            return value.label
+        if value not in (None, "") and str(value).isdigit():
+            term = CtcaeTerm.objects.filter(pk=int(value)).first()
+            return term.label if term else str(value)
+        return super().format_value(value)
+
+
+class CtcaeTermField(forms.ModelChoiceField):
+    """A CTCAE term given as a picked suggestion ("term · code · organ class"), a MedDRA code or a term's name."""
+
+    widget = CtcaeTermInput
+    default_error_messages = {"invalid_choice": _(
+        "No CTCAE v5.0 term matches “%(value)s”: type part of the term, its organ class or its MedDRA code, and "
+        "pick one of the suggestions.")}
+
+    def to_python(self, value):
+        text = str(value or "").strip()
+        if not text:
+            return None
+        code = re.search(r"\b(\d{8})\b", text)
+        found = (self.queryset.filter(meddra_code=int(code.group(1))) if code
+                 else self.queryset.filter(term__iexact=text.split(" · ")[0]))
+        term = found.first()
+        if term is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": text})
+        return term
+
+    def prepare_value(self, value):
+        return value  # the widget shows the term's label
+
+
 @register_form(AdverseEvent)
 class AdverseEventForm(generic_form_class(AdverseEvent)):
-    """The 837 CTCAE v5.0 terms grouped by MedDRA system organ class, each shown with its MedDRA code."""
+    """The CTCAE v5.0 term is found by typing part of its name, its system organ class or its MedDRA code."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        terms = CtcaeTerm.objects.order_by("soc", "term").only("meddra_code", "soc", "term")
-        self.fields["term"].choices = [("", "---------")] + [
-            (soc, [(t.meddra_code, str(t)) for t in group]) for soc, group in groupby(terms, key=lambda t: t.soc)]
+        generic = self.fields["term"]
+        self.fields["term"] = CtcaeTermField(
+            queryset=CtcaeTerm.objects.all(), required=generic.required, label=generic.label,
+            help_text=_("Type part of the term, its organ class or its MedDRA code (e.g. “neutrop”, “Blood”, "
+                        "“10016288”), then pick a suggestion."),
+            widget=CtcaeTermInput(attrs=generic.widget.attrs))
 
 
 @register_form(IcansAssessment)

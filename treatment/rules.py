@@ -405,6 +405,44 @@ def best_response(responses: Iterable[Response | str]) -> Response | None:
     return max(known, key=_RESPONSE_RANK.__getitem__) if known else None
 
 
+# ---- Early death or withdrawal (CLINICAL-RULES §1.2 "CRS not evaluable", §8.3 "not assessable") ---------
+class ExitKind(StrEnum):
+    DEATH = "death"
+    WITHDRAWAL = "withdrawal"
+
+
+@dataclass(frozen=True)
+class StudyExit:
+    """The patient died or left the study (consent withdrawn) on `on`."""
+
+    kind: ExitKind
+    on: date
+
+
+def crs_not_evaluable(*, assessed_days: int, cycle_start: date, cycle_end: date | None,
+                      exit_: StudyExit | None) -> bool:
+    """A cycle with no CRS assessment whose patient died or left during it: CRS could not be assessed, which is
+    not grade 0. A cycle the patient outlived without a CRS assessment had no CRS day to record."""
+    if assessed_days or exit_ is None or exit_.on < cycle_start:
+        return False
+    return cycle_end is None or exit_.on <= cycle_end
+
+
+def response_not_assessable(*, has_response: bool, cycle_start: date, exit_: StudyExit | None) -> bool:
+    """A cycle with no response assessment because the patient died or left after it started (§8.3)."""
+    return not has_response and exit_ is not None and exit_.on >= cycle_start
+
+
+def best_response_counting_exits(responses: Iterable[Response | str], *, exited_before_assessment: bool
+                                 ) -> Response | None:
+    """§8.3: the best response over the cycles; a patient with none because they died or left before the
+    assessment is a treatment failure (NR)."""
+    best = best_response(responses)
+    if best is None and exited_before_assessment:
+        return Response.NR
+    return best
+
+
 # ---- Serious adverse events (CRF-SPEC "Adverse event") -------------------------------------------------
 def sae_entered_late(*, aware_at: datetime, entered_at: datetime) -> bool:
     """A serious AE is entered within 24 hours of awareness; exactly 24 h is still on time."""

@@ -5,6 +5,9 @@ Shown on the patient page (a panel registered with trial.panels); every query is
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
+from patients.models import Consent, Death
 from treatment import rules
 from treatment.models import AdverseEvent, BlinatumomabCycle, CrsAssessment, IcansAssessment, ResponseAssessment
 from treatment.models.response import Response
@@ -20,6 +23,8 @@ class CycleSummary:
     baseline_icans: int | None = None  # the pre-treatment (baseline) assessment's grade, shown apart when abnormal
     severe_adverse_events: int = 0  # grade 3 or more
     response: ResponseAssessment | None = None
+    crs_not_evaluable: str = ""  # why CRS could not be assessed (the patient died or left first), else ""
+    response_not_assessable: str = ""  # why there is no response assessment (died or left before it), else ""
 
 
 @dataclass
@@ -30,10 +35,30 @@ class TreatmentSummary:
     best_response: str | None
     adverse_events: int
     serious_adverse_events: int
+    best_response_reason: str = ""  # e.g. "died before assessment": a treatment failure counted as NR (§8.3)
 
     @property
     def best_response_label(self) -> str:
         return str(Response(self.best_response).label) if self.best_response else ""
+
+
+def study_exit(patient, user) -> rules.StudyExit | None:
+    """The patient's death, or else the withdrawal of consent: the day they left the study, if they did."""
+    died = Death.objects.visible_to(user).filter(patient=patient).values_list("death_date", flat=True).first()
+    if died:
+        return rules.StudyExit(rules.ExitKind.DEATH, died)
+    left = (Consent.objects.visible_to(user).filter(patient=patient, withdrawal_date__isnull=False)
+            .values_list("withdrawal_date", flat=True).first())
+    return rules.StudyExit(rules.ExitKind.WITHDRAWAL, left) if left else None
+
+
+def _exit_reasons(exit_: rules.StudyExit) -> tuple[str, str]:
+    """(why CRS was not evaluable, why the response was not assessable), in words."""
+    if exit_.kind == rules.ExitKind.DEATH:
+        return (_("died on %(date)s before any CRS assessment") % {"date": exit_.on.isoformat()},
+                _("died before assessment"))
+    return (_("left the study on %(date)s before any CRS assessment") % {"date": exit_.on.isoformat()},
+            _("left the study before assessment"))
 
 
 def treatment_summary(patient, user) -> TreatmentSummary | None:
@@ -66,7 +91,22 @@ def treatment_summary(patient, user) -> TreatmentSummary | None:
     for assessment in ResponseAssessment.objects.visible_to(user).filter(patient=patient):
         if assessment.cycle_number in rows:
             rows[assessment.cycle_number].response = assessment
-    best = rules.best_response(r.response.response for r in rows.values() if r.response)
+    exit_ = study_exit(patient, user)
+    exited_before_assessment, response_reason = False, ""
+    if exit_ is not None:
+        crs_reason, response_reason = _exit_reasons(exit_)
+        for number, row in rows.items():
+            cycle = row.cycle
+            if rules.crs_not_evaluable(assessed_days=len(crs_days.get(number, [])), cycle_start=cycle.start_date,
+                                       cycle_end=cycle.end_date, exit_=exit_):
+                row.crs_not_evaluable = crs_reason
+            if rules.response_not_assessable(has_response=row.response is not None, cycle_start=cycle.start_date,
+                                             exit_=exit_):
+                row.response_not_assessable = response_reason
+                exited_before_assessment = True
+    best = rules.best_response_counting_exits((r.response.response for r in rows.values() if r.response),
+                                              exited_before_assessment=exited_before_assessment)
+    counted_as_failure = best == rules.Response.NR and not any(r.response for r in rows.values())
     return TreatmentSummary(
         cycles=list(rows.values()),
         worst_crs=rules.worst_grade(r.worst_crs for r in rows.values()),
@@ -74,6 +114,7 @@ def treatment_summary(patient, user) -> TreatmentSummary | None:
         best_response=best.value if best else None,
         adverse_events=len(events),
         serious_adverse_events=sum(1 for _n, _g, serious in events if serious == "Y"),
+        best_response_reason=response_reason if counted_as_failure else "",
     )
 
 

@@ -7,9 +7,12 @@ A concrete CRF needs no API code; an app registers a viewset only where creation
 
 import copy
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, models, transaction
 from django.http import Http404
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -23,6 +26,7 @@ from trial import access
 from trial.audit import history_entries
 from trial.crf import (
     MISSING_REASON_MAX,
+    REASON_MAX,
     TRANSITIONS,
     Crf,
     CrfLocked,
@@ -34,7 +38,7 @@ from trial.crf import (
     locked_record,
     save_crf,
 )
-from trial.patients import log_access, patient_model
+from trial.patients import log_access, log_list_access, patient_model
 
 
 class VisiblePatientField(serializers.SlugRelatedField):
@@ -61,7 +65,7 @@ class CrfSerializer(serializers.ModelSerializer):
         required=False, min_value=1,
         help_text="Read: the current version. Write: the version you edited (required on update; "
                   "a stale version is refused with 409).")
-    reason = serializers.CharField(write_only=True, required=False, allow_blank=True,
+    reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=REASON_MAX,
                                    help_text="Reason for change; required once the form has left draft.")
     complete = serializers.BooleanField(write_only=True, required=False, default=False,
                                         help_text="Mark the form complete with this save. A draft saves whatever "
@@ -82,12 +86,17 @@ class CrfSerializer(serializers.ModelSerializer):
         validators: list = []
 
     def get_fields(self):
-        # Built from the model once per serializer class, then copied (as DRF copies declared fields): building
-        # them again on every request costs more than the rest of the serializer's work.
-        built = type(self).__dict__.get("_built_fields")
+        # Built from the model once per serializer class and language, then copied (as DRF copies declared
+        # fields): building them again on every request costs more than the rest of the serializer's work. Per
+        # language, because DRF formats a field's range and length messages once, when first shown.
+        cache = type(self).__dict__.get("_built_fields")
+        if cache is None:
+            cache = {}
+            type(self)._built_fields = cache
+        language = get_language()
+        built = cache.get(language)
         if built is None:
-            built = super().get_fields()
-            type(self)._built_fields = built
+            built = cache[language] = super().get_fields()
         fields = {name: _fresh(field) for name, field in built.items()}
         if self.instance is not None and not isinstance(self.instance, list | tuple):
             fields["patient"].read_only = True  # a form never moves to another patient
@@ -148,7 +157,7 @@ class CrfFilter(filters.FilterSet):
 class TransitionRequest(serializers.Serializer):
     transition = serializers.ChoiceField(choices=list(TRANSITIONS))
     version = serializers.IntegerField(min_value=1, help_text="The version you looked at.")
-    reason = serializers.CharField(required=False, allow_blank=True, default="",
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=REASON_MAX,
                                    help_text="Required to unlock.")
 
 
@@ -175,6 +184,10 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
         crf = self.get_object()
         log_access(request.user, crf.patient, request.path)
         return Response(self.get_serializer(crf).data)
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        log_list_access(request)
+        return super().list(request, *args, **kwargs)
 
     def perform_create(self, serializer: CrfSerializer) -> None:
         patient = serializer.validated_data["patient"]
@@ -208,7 +221,9 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request: Request, pk=None, **kwargs) -> Response:
         """The audit trail of this record: who, when (UTC), what changed from → to, and why."""
-        return Response([e.as_dict() for e in history_entries(self.get_object())])
+        crf = self.get_object()
+        log_access(request.user, crf.patient, request.path)
+        return Response([e.as_dict() for e in history_entries(crf)])
 
     @extend_schema(request=TransitionRequest, responses={200: OpenApiResponse(description="the form, moved")})
     @action(detail=True, methods=["post"])
@@ -272,6 +287,9 @@ def exception_handler(exc, context):
                          "current": current}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, CrfLocked):
         return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": _("The request body is larger than the %(mb)s MB allowed.") % {
+            "mb": f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1_000_000:g}"}}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DataError):
         return Response({"detail": _("The request contains a value that cannot be stored (for example a NUL "
                                      "character).")}, status=status.HTTP_400_BAD_REQUEST)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import connection, models, transaction
 from django.db.models.signals import class_prepared
 from django.utils import timezone
@@ -73,6 +74,9 @@ class MissingCode(models.TextChoices):
 
 
 MISSING_REASON_MAX = 500
+# Free text is bounded: an item of free text on a form, and a reason for change (it is copied into the audit trail).
+FREE_TEXT_MAX = 2000
+REASON_MAX = 1000
 
 
 class CrfQuerySet(SiteScopedQuerySet):
@@ -103,7 +107,8 @@ ENGINE_NAMES = BASE_FIELDS | {"reason", "complete", "record", "transition", "his
 
 
 def _nullable_entry_fields(sender, **kwargs) -> None:
-    """Every entry field of a CRF may be empty in the database, so a draft saves whatever was typed.
+    """Every entry field of a CRF may be empty in the database, so a draft saves whatever was typed; its free text
+    is bounded.
 
     Whether an item is required is said by `blank` alone and checked when the form is completed (a field
     declared without `blank=True` must then be answered or coded missing). Connected before `Crf` is defined,
@@ -116,6 +121,11 @@ def _nullable_entry_fields(sender, **kwargs) -> None:
         if (field.editable and field.name not in BASE_FIELDS and not field.null
                 and not isinstance(field, models.CharField | models.TextField | models.BooleanField)):
             field.null = True
+        if isinstance(field, models.TextField) and field.editable and field.name not in BASE_FIELDS:
+            # Free text holds at most FREE_TEXT_MAX characters unless the form says less; the page, the API and
+            # the save path all refuse more, naming the limit and the length typed.
+            field.max_length = min(field.max_length or FREE_TEXT_MAX, FREE_TEXT_MAX)
+            field._validators = [*field._validators, MaxLengthValidator(field.max_length)]
 
 
 class_prepared.connect(_nullable_entry_fields, dispatch_uid="trial_crf_nullable_entry_fields")
@@ -607,11 +617,6 @@ def _owner_sql(model: type[Crf]) -> str:
     return f"(SELECT {rows.column(model, 'patient')} FROM {rows.table(model)} WHERE {rows.column(model, 'id')} = %s)"  # noqa: S608
 
 
-def _lock_patient(patient_id: int) -> None:
-    """Every write to a patient's forms holds the patient row first: one lock order for all of them."""
-    _lock_patient_rows("%s", patient_id)
-
-
 def _lock_patient_rows(key_sql: str, param) -> None:
     """SELECT ... FOR UPDATE of the patient row whose id `key_sql` gives (plain SQL: it runs on every write)."""
     patient = patient_model()._meta
@@ -643,6 +648,14 @@ def has_no_forms(patient: models.Model | None) -> bool:
 def _require_reason(reason: str) -> None:
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for changing a form that has left draft.")})
+    check_reason_length(reason)
+
+
+def check_reason_length(reason: str) -> None:
+    """A reason for change is copied into the audit trail: at most REASON_MAX characters."""
+    if len(reason.strip()) > REASON_MAX:
+        raise ValidationError({"reason": _("The reason for change has %(n)s characters; at most %(max)s are "
+                                           "allowed.") % {"n": len(reason.strip()), "max": REASON_MAX}})
 
 
 def save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str = "",
@@ -735,6 +748,7 @@ def _save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str, expect
     # The patient was read under lock above and never changes, so its existence and the one-form-per-
     # patient rule are already settled: validation skips re-checking them with two more queries.
     validate_record(target)
+    check_reason_length(reason)
     write_record(target, user=user, reason=reason.strip())
     patient = target._state.fields_cache.get("patient")
     if has_no_forms(patient):
@@ -828,8 +842,7 @@ def change_status(crf: Crf, *, user, transition: str, reason: str = "",
                   expected_version: int | None = None) -> Crf:
     """Move a form along draft → complete → verified → signed → locked; audited like any edit."""
     step = TRANSITIONS[transition]
-    _lock_patient(crf.patient_id)
-    target = type(crf).objects.select_for_update().get(pk=crf.pk)
+    target = locked_record(type(crf), crf.pk)
     access.require(user, step.action, site=target.site_id)
     if expected_version is not None and expected_version != target.version:
         _refuse_if_changed_by_someone(target, expected_version)
@@ -842,6 +855,7 @@ def change_status(crf: Crf, *, user, transition: str, reason: str = "",
         )
     if step.needs_reason:
         _require_reason(reason)
+    check_reason_length(reason)
     target.status = step.target or _status_before_lock(target)
     if target.status != CrfStatus.DRAFT and step.name == "complete":
         validate_record(target)  # completing asks for every required item, as "Save and mark complete" does

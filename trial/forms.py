@@ -4,7 +4,7 @@ from django import forms
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from trial.crf import MISSING_REASON_MAX, Crf, CrfStatus, MissingCode
+from trial.crf import MISSING_REASON_MAX, REASON_MAX, Crf, CrfStatus, MissingCode
 from trial.ranges import record_findings
 
 MISSING_PREFIX, MISSING_REASON_PREFIX = "missing__", "missing_reason__"
@@ -27,7 +27,7 @@ class CrfForm(forms.ModelForm):
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     reason = forms.CharField(
-        label=_("Reason for change"), required=False,
+        label=_("Reason for change"), required=False, max_length=REASON_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required: this form has left draft, so every change is explained in the audit trail."),
     )

@@ -32,13 +32,17 @@ class AuditTrailCheck(models.Model):
 
 
 class CasebookAccess(models.Model):
-    """Who opened which patient's casebook, when (RELIABILITY §7). Append-only, like the audit trail."""
+    """Who opened which patient's casebook, when (RELIABILITY §7). Append-only, like the audit trail.
+
+    One row per request: a list of study data (e.g. an API list of forms, with its filters in `path`) is one row
+    without a patient.
+    """
 
     at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                              verbose_name=_("user"))
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+",
-                                verbose_name=_("patient"))
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="+", null=True,
+                                blank=True, verbose_name=_("patient"), help_text=_("Empty for a list."))
     path = models.CharField(_("page or endpoint"), max_length=300)
 
     append_only = True  # PostgreSQL trigger and database grants, as for the audit tables (trial.audit)
@@ -49,7 +53,7 @@ class CasebookAccess(models.Model):
         verbose_name_plural = _("casebook accesses")
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} UTC · {self.user_id} · {self.patient_id}"
+        return f"{self.at:%Y-%m-%d %H:%M} UTC · {self.user_id} · {self.patient_id or self.path}"
 
 
 class MissedVisit(Crf):

@@ -19,6 +19,12 @@ def visible_patient_or_404(user, subject_id: str, *, path: str = "") -> models.M
 
 
 def log_access(user, patient, path: str) -> None:
+    """One row of the casebook access log: `patient` is None for a list of several patients' data."""
     from trial.models import CasebookAccess
 
     CasebookAccess.objects.create(user=user, patient=patient, path=path[:300])
+
+
+def log_list_access(request) -> None:
+    """A list of study data was read: one row for the request, with its filters (the query string)."""
+    log_access(request.user, None, request.get_full_path())

@@ -1,12 +1,15 @@
 """Browser tests: Playwright drives Debian's Chromium (never a downloaded browser) against live_server."""
 
 import os
+from importlib import import_module
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.db import connections
 
 from tests.conftest import CHROMIUM
+from treatment.models import CtcaeTerm
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test are safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -35,3 +38,13 @@ def browser_page():
             # ORM calls made while Playwright's loop runs may have opened a connection of their own
             # (asgiref's per-context locals); close it so the test database can be dropped.
             connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _ctcae_terms(transactional_db):  # every browser test is transactional
+    """The CTCAE terms are reference data loaded by a migration; an earlier transactional test flushed them.
+    serialized_rollback=True restores them only while no Playwright loop is open in this thread (per-test browsers):
+    with the module's Chromium, the ORM reaches a connection without the serialized copy. So they are loaded again
+    here, by the migration's own code."""
+    if not CtcaeTerm.objects.exists():
+        import_module("treatment.migrations.0003_load_ctcae_terms").load(apps, None)

@@ -3,10 +3,8 @@ with the rest, a correction refused without a reason and saved with one, the rea
 What is typed comes from tests/walk.py (the same walk tests/trial/test_every_form_walk.py does with the test client
 and the API). Then the Baseline form entered in two sittings, the draft reopened from the patient page."""
 
-from importlib import import_module
 
 import pytest
-from django.apps import apps
 from django.db import connections
 from django.utils import translation
 
@@ -17,7 +15,6 @@ from tests.e2e.conftest import ARTIFACTS, CHROMIUM_ARGS
 from tests.e2e.test_enrollment_in_browser import _login
 from tests.trial.test_every_form_walk import REASON, _stored_differs
 from tests.walk import WALKS, walk_for
-from treatment.models import CtcaeTerm
 from trial.crf import CrfStatus, crf_models
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -54,16 +51,6 @@ def page(chromium, live_server):
         # ORM calls made while Playwright's loop runs may have opened a connection of their own: close it so the
         # test database can be flushed and dropped.
         connections.close_all()
-
-
-@pytest.fixture(autouse=True)
-def _ctcae_terms(transactional_db):
-    """The CTCAE terms are reference data loaded by a migration; an earlier transactional test flushed them.
-    serialized_rollback=True restores them only while no Playwright loop is open in this thread (per-test browsers):
-    with the module's Chromium, the ORM reaches a connection without the serialized copy. So they are loaded again
-    here, by the migration's own code."""
-    if not CtcaeTerm.objects.exists():
-        import_module("treatment.migrations.0003_load_ctcae_terms").load(apps, None)
 
 
 def _label(model) -> str:

@@ -93,3 +93,33 @@ def test_coordinator_enters_a_cycle_with_daily_crs_signs(live_server, browser_pa
     page.screenshot(path=str(ARTIFACTS / "treated-patient.png"), full_page=True)
     stored = dict(CrsAssessment.objects.filter(patient=patient).values_list("assessment_date__day", "crs_grade"))
     assert stored == {21: 3, 22: 3, 23: 2}
+
+
+def test_at_a_bedside_tablet_a_coordinator_finds_an_adverse_event_by_typing_neutrop(
+        live_server, browser_page, coordinator, registration_a):
+    """Item 6 at 768 × 1024, keyboard only: type "neutrop", Tab to the suggestion, Enter, fill the rest, save."""
+    from treatment.models import AdverseEvent
+
+    patient = registration_a.patient
+    build.enroll(coordinator, patient)
+    treatment.cycle(coordinator, patient, 1)
+    page, base = browser_page, live_server.url
+    page.set_viewport_size({"width": 768, "height": 1024})
+    _login(page, base)
+    page.goto(f"{base}/patients/{patient.subject_id}/forms/adverseevent/new/")
+    page.click("#id_term")
+    page.keyboard.type("neutrop")
+    suggestion = page.locator("#id_term-suggestions button.suggestion", has_text="Febrile neutropenia")
+    suggestion.wait_for()
+    assert page.locator("#id_term-suggestions button.suggestion", has_text="Neutrophil count decreased").count() == 1
+    suggestion.focus()  # Tab from the field reaches the list; focus the wanted one as Tab and arrow keys would
+    page.keyboard.press("Enter")
+    page.locator("#id_term[value^='Febrile neutropenia · 10016288']").wait_for()
+    assert page.evaluate("document.activeElement.id") == "id_term"  # focus back in the field for the next key
+    _fill(page, {"onset_date": "2020-03-25", "resolution_date": "2020-03-30", "grade": "3", "serious": "N",
+                 "relationship": "possible", "action_taken": "none", "outcome": "recovered"})
+    page.click("button[name=save_complete]")
+    page.wait_for_selector(".message.success")
+    event = AdverseEvent.objects.get(patient=patient)
+    assert (event.term_id, event.grade, event.status) == (10016288, 3, "complete")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll

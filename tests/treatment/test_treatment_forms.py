@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from patients.models import Death
@@ -158,7 +159,7 @@ def test_cycle_2_cannot_start_before_cycle_1_ended(coordinator, responded):
     with pytest.raises(ValidationError) as refused:
         treatment.cycle(coordinator, responded, 2, start_date=date(2020, 4, 16), end_date=date(2020, 5, 13))
     assert refused.value.message_dict["start_date"] == [
-        "Start date: 2020-04-16 is not after the end of cycle 1 (2020-04-16)."]
+        "Start date: 2020-04-16 is not after the end of cycle 1 (2020-04-16, the end date on the cycle-1 form)."]
 
 
 def test_no_cycle_before_consent(coordinator, registration_a):
@@ -509,6 +510,18 @@ def test_a_serious_event_entered_more_than_24_hours_after_awareness_is_flagged(c
     assert AdverseEvent.objects.filter(AdverseEvent.review_filter()).get() == event
 
 
+def test_a_serious_event_transcribed_retrospectively_is_not_flagged_as_entered_late(coordinator, on_cycle_1):
+    """Item 6: reported on paper in time, copied in from source later: recorded as such, not "entered late"."""
+    event = treatment.adverse_event(coordinator, on_cycle_1, **SAE, transcribed_retrospectively="Y")
+    stored = AdverseEvent.objects.get(pk=event.pk)
+    assert (stored.entered_late, stored.review_flags()) == (None, [])
+    assert not AdverseEvent.objects.filter(AdverseEvent.review_filter()).exists()
+    assert stored.crf_summary().endswith("· serious · transcribed retrospectively")
+    save_crf(stored, user=coordinator, data={"transcribed_retrospectively": "N"}, reason="Entered from the bedside",
+             expected_version=stored.version)
+    assert AdverseEvent.objects.get(pk=event.pk).entered_late is True  # then the 24-hour rule applies again
+
+
 @pytest.mark.parametrize(("before_entry", "late"), [
     pytest.param(timedelta(hours=24), False, id="exactly 24 h: on time"),
     pytest.param(timedelta(hours=24, seconds=1), True, id="24 h and 1 s: late"),
@@ -555,16 +568,31 @@ def test_one_response_per_cycle(coordinator, responded):
 
 @pytest.mark.parametrize(("day", "accepted"), [
     pytest.param(date(2020, 3, 20), False, id="on the cycle start"),
-    pytest.param(date(2020, 3, 21), True, id="the day after"),
+    pytest.param(date(2020, 4, 15), False, id="the day before the last infusion day"),
+    pytest.param(date(2020, 4, 16), True, id="on the last infusion day"),
+    pytest.param(date(2020, 4, 17), True, id="the day after"),
 ])
-def test_the_response_date_must_be_after_the_cycle_start(coordinator, on_cycle_1, day, accepted):
+def test_the_response_after_a_cycle_is_not_dated_before_its_last_infusion_day(coordinator, on_cycle_1, day,
+                                                                               accepted):
+    """Cycle 1 runs from 2020-03-20 to 2020-04-16 (its end date): the refusal names both dates and where the
+    cycle's came from."""
     if accepted:
         assert treatment.response(coordinator, on_cycle_1, assessment_date=day).assessment_date == day
         return
     with pytest.raises(ValidationError) as refused:
         treatment.response(coordinator, on_cycle_1, assessment_date=day)
     assert refused.value.message_dict["assessment_date"] == [
-        "Bone-marrow aspirate date: 2020-03-20 is not after cycle 1 started (2020-03-20)."]
+        f"Bone-marrow aspirate date: {day.isoformat()} is before the last infusion day of cycle 1 (2020-04-16, the "
+        "end date on the cycle form)."]
+
+
+def test_no_response_after_a_cycle_that_has_not_ended(coordinator, patient):
+    treatment.cycle(coordinator, patient, 1, end_date=None, days_infused=None)
+    with pytest.raises(ValidationError) as refused:
+        treatment.response(coordinator, patient, assessment_date=date(2020, 4, 20))
+    assert refused.value.message_dict["assessment_date"] == [
+        "The response after cycle 1 is assessed once the cycle has ended, but cycle 1 (started 2020-03-20) has no "
+        "end date yet: enter its last infusion day on the cycle form first."]
 
 
 # ---- Typed vs derived (Crf.crf_reported) -----------------------------------------------------------------
@@ -626,3 +654,44 @@ def test_intrathecal_therapy_is_expected_7_to_21_days_after_the_cycle_end(coordi
                                    f"Given {days} days after the end of cycle 1; expected 7 to 21 days after it.")]
     assert [(f.field, f.message) for f in stored.review_flags()] == expected
     assert type(given).objects.filter(type(given).review_filter()).exists() is not inside
+
+
+def test_a_prescribed_dose_is_kept_as_the_pharmacy_writes_it(api_client, coordinator, patient):
+    """D11: 6.75 µg/day is accepted and kept exactly, compared with the planned dose unrounded, shown to 0.1 µg.
+    A 9 kg, 81 cm child has a BSA of exactly 0.45 m²: planned 2.25 (days 1–7) and 6.75 µg/day (days 8–28)."""
+    data = {**treatment.CYCLES[1], "weight_kg": "9.0", "height_cm": "81.0", "prescribed_step_ug_day": "2.25",
+            "prescribed_full_ug_day": "6.75", "patient": patient.subject_id, "complete": True}
+    data = {k: v.isoformat() if hasattr(v, "isoformat") else str(v) if isinstance(v, Decimal) else v
+            for k, v in data.items()}
+    response = api_client(coordinator).post(reverse("crf-blinatumomabcycle-list"), data, format="json")
+    assert response.status_code == 201, response.content
+    assert (response.json()["prescribed_step_ug_day"], response.json()["prescribed_full_ug_day"]) == ("2.25", "6.75")
+    stored = BlinatumomabCycle.objects.get(patient=patient, cycle_number=1)
+    assert (stored.prescribed_step_ug_day, stored.prescribed_full_ug_day) == (Decimal("2.25"), Decimal("6.75"))
+    assert stored.step_deviation_pct == pytest.approx(0, abs=1e-9)
+    assert stored.full_deviation_pct == pytest.approx(0, abs=1e-9)
+    assert stored.dose_deviation is False
+    with translation.override("en"):
+        shown = BlinatumomabCycle.display_value("planned_step_ug_day", stored.planned_step_ug_day)
+    assert re.fullmatch(r"2\.[23] µg/day", shown)  # to 0.1 µg (2.25 as a float may round either way)
+
+
+def test_an_interruption_carries_the_dose_at_restart(coordinator, on_cycle_1):
+    """Item 7: the dose the infusion restarted at is asked once it restarted, shown and in the API."""
+    from treatment.models import InfusionInterruption
+
+    data = {"cycle_number": 1, "start_date": date(2020, 3, 26), "end_date": date(2020, 3, 27),
+            "interruption_reason": "crs"}
+    with pytest.raises(ValidationError) as refused:
+        save_crf(InfusionInterruption(patient=on_cycle_1), user=coordinator, data=data, complete=True)
+    assert "restart_dose_ug_day" in refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        save_crf(InfusionInterruption(patient=on_cycle_1), user=coordinator, complete=True,
+                 data={**data, "end_date": None, "restart_dose_ug_day": Decimal("15.9")})
+    assert refused.value.message_dict["restart_dose_ug_day"] == [
+        "The infusion has no restart date: give the date it restarted, or clear the dose at restart."]
+    saved = save_crf(InfusionInterruption(patient=on_cycle_1), user=coordinator, complete=True,
+                     data={**data, "restart_dose_ug_day": Decimal("15.95")})
+    assert saved.restart_dose_ug_day == Decimal("15.95")
+    assert saved.crf_summary() == (
+        "Cycle 1 · 2020-03-26 · Cytokine release syndrome · restarted 2020-03-27 at 16.0 µg/day")

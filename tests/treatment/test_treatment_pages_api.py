@@ -139,6 +139,42 @@ def test_a_patient_without_a_cycle_has_no_treatment_summary(client, coordinator,
     assert 'id="treatment-summary"' not in _patient_page(client, coordinator, registration_a.patient)
 
 
+def test_the_api_gives_the_treatment_summary_the_patient_page_shows(api_client, coordinator, outsider, two_cycles):
+    """Item 9: per cycle and overall worst CRS (by episode), worst ICANS (baseline excluded), best response, doses."""
+    treatment.icans(coordinator, two_cycles, date(2020, 3, 20), baseline="Y", consciousness=2)
+    url = reverse("treatment-summary-detail", args=[two_cycles.subject_id])
+    body = api_client(coordinator).get(url).json()
+    assert (body["subject_id"], body["worst_crs"], body["worst_icans"], body["best_response"]) == (
+        "MX01-001", 3, None, "CR")
+    first, second = body["cycles"]
+    assert (first["cycle_number"], first["worst_crs"], first["baseline_icans"], first["response"]) == (1, 2, 2, "PR")
+    assert first["crs_episodes"] == [{"start": "2020-03-21", "end": None, "grade": 2}]
+    assert (first["prescribed_step_ug_day"], first["prescribed_full_ug_day"]) == ("5.30", "15.90")
+    assert first["planned_full_ug_day"] == pytest.approx(15.91, abs=0.01)
+    assert (second["cycle_number"], second["worst_crs"], second["response"], second["response_date"]) == (
+        2, 3, "CR", "2020-05-29")
+    assert api_client(outsider).get(url).status_code == 404  # another site's patient does not exist for them
+
+
+def test_a_child_who_died_early_in_cycle_1_is_not_evaluable_for_crs_and_a_treatment_failure(
+        client, api_client, coordinator, on_cycle_1):
+    """Item 2: died on day 3 before any CRS assessment and before the response assessment: CRS "not evaluable"
+    (not grade 0), response "not assessable: died before assessment", best response NR (treatment failure)."""
+    treatment.death(coordinator, on_cycle_1, date(2020, 3, 22))
+    card = _summary(_patient_page(client, coordinator, on_cycle_1))
+    row = card.split('data-cycle="1"')[1].split("</tr>")[0]
+    assert 'data-derived="crs">not evaluable <span class="hint">(died on 2020-03-22 before any CRS assessment)' in row
+    assert 'data-derived="response">not assessable <span class="hint">(died before assessment)' in row
+    assert 'data-derived="best_response">NR: no response' in card
+    assert "(died before assessment: treatment failure)" in card
+    body = api_client(coordinator).get(reverse("treatment-summary-detail", args=[on_cycle_1.subject_id]),
+                                       HTTP_ACCEPT_LANGUAGE="en").json()
+    assert (body["best_response"], body["best_response_reason"], body["worst_crs"]) == (
+        "NR", "died before assessment", None)
+    assert (body["cycles"][0]["crs_not_evaluable"], body["cycles"][0]["response_not_assessable"]) == (
+        "died on 2020-03-22 before any CRS assessment", "died before assessment")
+
+
 # ---- CRS form page and API -------------------------------------------------------------------------------
 def test_the_crs_preview_returns_the_computed_grade_without_saving(client, coordinator, on_cycle_1):
     client.force_login(coordinator)
@@ -223,17 +259,75 @@ def test_data_review_renders_the_flags_once_in_the_body_and_a_plain_title(client
 
 
 # ---- Adverse event form page -----------------------------------------------------------------------------
-def test_the_adverse_event_form_groups_the_837_ctcae_terms_by_organ_class(client, coordinator, on_cycle_1):
+def test_the_adverse_event_form_suggests_ctcae_terms_by_name_organ_class_and_code(client, coordinator, on_cycle_1):
+    """Item 6: typing in the term field lists the matching terms, each with its MedDRA code and organ class."""
     client.force_login(coordinator)
     page = client.get(reverse("casebook:form-new", args=[on_cycle_1.subject_id, "adverseevent"])).content.decode()
-    select = re.search(r'<select name="term"[^>]*>(.*?)</select>', page, re.DOTALL).group(1)
-    groups = re.findall(r'<optgroup label="([^"]*)">(.*?)</optgroup>', select, re.DOTALL)
-    organ_classes = sorted(set(CtcaeTerm.objects.values_list("soc", flat=True)))
-    assert [label.replace("&amp;", "&").replace("&#x27;", "'") for label, _options in groups] == organ_classes
-    options = re.findall(r'<option value="(\d+)"', select)
-    assert len(options) == len(set(options)) == 837
-    blood = dict(groups)["Blood and lymphatic system disorders"]
-    assert '<option value="10016288">Febrile neutropenia (10016288)</option>' in blood
+    field = re.search(r'<input type="text" name="term"[^>]*>', page).group(0)
+    assert 'hx-get="/treatment/ctcae-terms/suggestions/"' in field and 'role="combobox"' in field
+    assert "<option" not in page.split('name="term"')[1].split("</div>")[0]  # no 837-option list on the page
+
+    def suggested(text: str) -> list[str]:
+        html = client.get(reverse("ctcae-suggestions"), {"term": text, "field": "id_term"}).content.decode()
+        return re.findall(r'<button type="button" class="suggestion" data-code="(\d+)"', html)
+
+    assert {"10016288", "10029366"} <= set(suggested("neutrop"))  # febrile neutropenia, neutrophil count decreased
+    assert suggested("10016288") == ["10016288"]
+    many = client.get(reverse("ctcae-suggestions"), {"term": "disorders"}).content.decode()
+    assert len(re.findall('class="suggestion"', many)) == 20 and "more terms match: type more of them." in many
+    none = client.get(reverse("ctcae-suggestions"), {"term": "zzzz"}).content.decode()
+    assert "No CTCAE v5.0 term contains “zzzz”." in none
+    picked = client.get(reverse("ctcae-pick"), {"code": "10016288", "field": "id_term"}).content.decode()
+    assert 'value="Febrile neutropenia · 10016288 · Blood and lymphatic system disorders"' in picked
+    assert "autofocus" in picked
+
+
+@pytest.mark.parametrize(("typed", "saved"), [
+    pytest.param("Neutrophil count decreased · 10029366 · Investigations", 10029366, id="a picked suggestion"),
+    pytest.param("10016288", 10016288, id="a MedDRA code alone"),
+    pytest.param("febrile neutropenia", 10016288, id="a term's exact name, any case"),
+])
+def test_the_adverse_event_page_saves_the_term_however_it_was_found(client, coordinator, on_cycle_1, typed, saved):
+    client.force_login(coordinator)
+    url = reverse("casebook:form-new", args=[on_cycle_1.subject_id, "adverseevent"])
+    response = client.post(url, {"term": typed, "onset_date": "2020-03-25", "save_draft": "1"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert AdverseEvent.objects.get(patient=on_cycle_1).term_id == saved
+
+
+def test_a_term_that_matches_nothing_is_refused_in_words(client, coordinator, on_cycle_1):
+    client.force_login(coordinator)
+    url = reverse("casebook:form-new", args=[on_cycle_1.subject_id, "adverseevent"])
+    page = client.post(url, {"term": "neutrop", "onset_date": "2020-03-25", "save_draft": "1"}).content.decode()
+    assert ("No CTCAE v5.0 term matches “neutrop”: type part of the term, its organ class or its MedDRA code, and "
+            "pick one of the suggestions.") in page
+    assert not AdverseEvent.objects.exists()
+
+
+def test_the_api_finds_ctcae_terms_by_name_organ_class_or_code(api_client, coordinator):
+    client = api_client(coordinator)
+    found = client.get(reverse("ctcae-term-list"), {"search": "neutrop"}).json()
+    assert {t["term"] for t in found["results"]} >= {"Febrile neutropenia", "Neutrophil count decreased"}
+    assert all("neutrop" in (t["term"] + t["soc"]).lower() for t in found["results"])
+    by_code = client.get(reverse("ctcae-term-list"), {"search": "10016288"}).json()["results"]
+    assert [(t["meddra_code"], t["term"], t["grades"]) for t in by_code] == [
+        (10016288, "Febrile neutropenia", [3, 4, 5])]
+    assert client.get(reverse("ctcae-term-list"), {"search": "Blood and lymphatic"}).json()["count"] > 5
+    one = client.get(reverse("ctcae-term-detail", args=[10016288])).json()
+    assert one["soc"] == "Blood and lymphatic system disorders"
+
+
+def test_the_audit_trail_names_the_term_with_its_code_and_details_go_with_any_term(client, coordinator, on_cycle_1):
+    event = treatment.adverse_event(coordinator, on_cycle_1, term_detail="after the first dose")
+    save_crf(event, user=coordinator, data={"term": CtcaeTerm.objects.get(meddra_code=10029366)},
+             reason="Source says neutropenia", expected_version=event.version)
+    from trial.audit import history_entries
+
+    latest = history_entries(AdverseEvent.objects.get(pk=event.pk))[-1]
+    [change] = [c for c in latest.changes if c.field == "term"]
+    assert (change.old, change.new) == ("Febrile neutropenia (10016288)", "Neutrophil count decreased (10029366)")
+    assert AdverseEvent.objects.get(pk=event.pk).crf_summary().startswith(
+        "Neutrophil count decreased — after the first dose")
 
 
 def test_the_patient_page_costs_the_same_queries_with_1_and_with_30_adverse_events(client, coordinator, on_cycle_1):

@@ -14,6 +14,7 @@ from treatment.rules import (
     Consciousness,
     CrsEpisode,
     CrsSigns,
+    ExitKind,
     Hypotension,
     IcansFindings,
     IcansTool,
@@ -24,10 +25,13 @@ from treatment.rules import (
     Response,
     Seizure,
     StandardResponse,
+    StudyExit,
     best_response,
+    best_response_counting_exits,
     capd_total,
     crs_episodes,
     crs_grade,
+    crs_not_evaluable,
     crs_series,
     dose_deviation_percent,
     encephalopathy_grade,
@@ -39,6 +43,7 @@ from treatment.rules import (
     mrd_negative,
     oxygen_support,
     planned_doses,
+    response_not_assessable,
     sae_entered_late,
     study_response,
     worst_grade,
@@ -631,6 +636,48 @@ def test_every_response_has_a_standard_mapping():
 ])
 def test_best_response(responses, best):
     assert best_response(responses) == best
+
+
+# ---- Early death or withdrawal: CRS not evaluable, response not assessable (CLINICAL-RULES §1.2, §8.3) --
+START, END = date(2020, 3, 20), date(2020, 4, 16)
+DIED = lambda on: StudyExit(ExitKind.DEATH, on)  # noqa: E731
+LEFT = lambda on: StudyExit(ExitKind.WITHDRAWAL, on)  # noqa: E731
+
+
+@pytest.mark.parametrize(("assessed", "end", "exit_", "not_evaluable"), [
+    pytest.param(0, END, DIED(date(2020, 3, 22)), True, id="died on day 3, no CRS day: not evaluable"),
+    pytest.param(0, END, DIED(START), True, id="died on the first day"),
+    pytest.param(0, END, DIED(END), True, id="died on the last infusion day"),
+    pytest.param(0, None, DIED(date(2020, 3, 22)), True, id="died, the cycle has no end date"),
+    pytest.param(0, END, LEFT(date(2020, 3, 25)), True, id="left the study during the cycle"),
+    pytest.param(0, END, DIED(date(2020, 4, 17)), False, id="died the day after the cycle: no CRS day to record"),
+    pytest.param(1, END, DIED(date(2020, 3, 22)), False, id="assessed once before dying: graded"),
+    pytest.param(0, END, None, False, id="alive, no CRS day: not assessed"),
+])
+def test_crs_not_evaluable_after_an_early_exit(assessed, end, exit_, not_evaluable):
+    assert crs_not_evaluable(assessed_days=assessed, cycle_start=START, cycle_end=end, exit_=exit_) is not_evaluable
+
+
+@pytest.mark.parametrize(("has_response", "exit_", "not_assessable"), [
+    pytest.param(False, DIED(date(2020, 3, 22)), True, id="died during the cycle"),
+    pytest.param(False, DIED(date(2020, 4, 18)), True, id="died after the cycle, before the assessment"),
+    pytest.param(False, LEFT(date(2020, 4, 1)), True, id="left the study"),
+    pytest.param(True, DIED(date(2020, 4, 30)), False, id="assessed, then died"),
+    pytest.param(False, None, False, id="alive: still to be assessed"),
+    pytest.param(False, DIED(date(2020, 3, 19)), False, id="died before the cycle started"),
+])
+def test_a_response_not_assessable_after_an_early_exit(has_response, exit_, not_assessable):
+    assert response_not_assessable(has_response=has_response, cycle_start=START, exit_=exit_) is not_assessable
+
+
+@pytest.mark.parametrize(("responses", "exited", "best"), [
+    pytest.param([], True, Response.NR, id="died before any assessment: treatment failure (NR)"),
+    pytest.param([], False, None, id="alive, not assessed yet: none"),
+    pytest.param([Response.PR], True, Response.PR, id="PR after cycle 1, died before cycle 2's: PR"),
+    pytest.param([Response.NOT_EVALUABLE], True, Response.NOT_EVALUABLE, id="an assessment, not evaluable"),
+])
+def test_best_response_counts_an_exit_before_assessment_as_failure(responses, exited, best):
+    assert best_response_counting_exits(responses, exited_before_assessment=exited) == best
 
 
 # ---- Serious adverse events (CRF-SPEC: entered within 24 h) -------------------------------------------

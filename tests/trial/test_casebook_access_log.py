@@ -27,7 +27,24 @@ def test_reading_through_the_api_is_logged(api_client, registration_a, coordinat
     assert CasebookAccess.objects.filter(user=coordinator, patient=registration_a.patient).count() == 2
 
 
-def test_lists_and_refused_requests_log_nothing(client, registration_a, outsider, coordinator):
+def test_reading_a_records_audit_trail_and_api_lists_is_logged_once_per_request(api_client, register, coordinator,
+                                                                                  site_a):
+    first, second = register(coordinator, site_a), register(coordinator, site_a)
+    client = api_client(coordinator)
+    client.get(reverse("crf-registration-history", args=[first.pk]))
+    client.get(reverse("crf-registration-list"), {"status": "draft"})
+    client.get(reverse("patient-list"))
+    client.get(reverse("screening-log-list"))
+    assert list(CasebookAccess.objects.order_by("pk").values_list("patient__subject_id", "path")) == [
+        (first.patient.subject_id, f"/api/v1/forms/registration/{first.pk}/history/"),
+        (None, "/api/v1/forms/registration/?status=draft"),  # two records listed, one row
+        (None, "/api/v1/patients/"),
+        (None, "/api/v1/screening-log/"),
+    ]
+    assert second.patient_id  # listed, not logged apart
+
+
+def test_the_patient_list_page_and_refused_requests_log_nothing(client, registration_a, outsider, coordinator):
     client.force_login(outsider)
     assert client.get(reverse("patients:detail", args=[registration_a.patient.subject_id])).status_code == 404
     client.force_login(coordinator)

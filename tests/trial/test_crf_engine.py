@@ -41,9 +41,13 @@ def test_completed_form_refuses_an_edit_without_reason_and_keeps_the_data(regist
     assert (stored.initials, stored.version, stored.history.count()) == ("ABC", 1, 1)
 
 
-def test_reason_for_change_is_stored_whole_even_when_long(register, coordinator, site_a):
+def test_reason_for_change_is_stored_whole_up_to_its_limit(register, coordinator, site_a):
+    """Never cut: a reason of up to REASON_MAX characters is kept whole (a longer one is refused)."""
+    from trial.crf import REASON_MAX
+
     crf = register(coordinator, site_a, complete=True)
-    reason = "Transcription error against the source document (clinical chart, page 3). " * 20
+    reason = ("Transcription error against the source document (clinical chart, page 3). " * 20)[:REASON_MAX]
+    assert len(reason.strip()) == REASON_MAX
     save_crf(crf, user=coordinator, data={"initials": "XYZ"}, reason=reason, expected_version=1)
     assert _reload(crf).history.latest("history_id").history_change_reason == reason.strip()
 

@@ -40,6 +40,23 @@ class CtcaeTerm(models.Model):
         return f"{self.term} ({self.meddra_code})"
 
     @property
+    def label(self) -> str:
+        """How a term is offered and shown when it is being chosen: name, MedDRA code and organ class."""
+        return f"{self.term} · {self.meddra_code} · {self.soc}"
+
+    @classmethod
+    def search(cls, text: str) -> models.QuerySet:
+        """Terms whose name or organ class contains `text`, or whose MedDRA code it is; by name."""
+        terms = cls.objects.order_by("term")
+        text = text.strip()
+        if not text:
+            return terms
+        found = models.Q(term__icontains=text) | models.Q(soc__icontains=text)
+        if text.isdigit():
+            found |= models.Q(meddra_code=int(text))
+        return terms.filter(found)
+
+    @property
     def needs_detail(self) -> bool:
         return self.term.endswith("Other, specify")
 
@@ -89,7 +106,8 @@ class AdverseEvent(Crf):
     term = models.ForeignKey(CtcaeTerm, on_delete=models.PROTECT, related_name="+", verbose_name=_("CTCAE term"),
                              help_text=_("The CTCAE v5.0 term; its MedDRA code is stored with it."))
     term_detail = models.CharField(_("term details"), max_length=200, blank=True,
-                                   help_text=_("Required for an “Other, specify” term (e.g. BK virus)."))
+                                   help_text=_("What the source says of the event, for any term; required for an "
+                                               "“Other, specify” term (e.g. BK virus)."))
     onset_date = models.DateField(_("onset date"))
     resolution_date = models.DateField(_("resolution date"), null=True, blank=True,
                                        help_text=_("Leave empty while ongoing. For a fatal event: the date of death."))
@@ -99,6 +117,10 @@ class AdverseEvent(Crf):
                                    blank=True)
     aware_at = models.DateTimeField(_("site became aware"), null=True, blank=True,
                                     help_text=_("For a serious event: it must be entered within 24 hours of this."))
+    transcribed_retrospectively = models.CharField(
+        _("transcribed retrospectively"), max_length=1, choices=YesNo.choices, blank=True,
+        help_text=_("Yes when the event is copied into the system from source documents after the fact (it was "
+                    "reported on paper in time): it is then not flagged as entered late."))
     relationship = models.CharField(_("relationship to blinatumomab"), max_length=12, choices=Relationship.choices)
     action_taken = models.CharField(_("action taken with blinatumomab"), max_length=14, choices=ActionTaken.choices)
     outcome = models.CharField(_("outcome"), max_length=14, choices=Outcome.choices)
@@ -123,10 +145,23 @@ class AdverseEvent(Crf):
         verbose_name = _("adverse event")
         verbose_name_plural = _("adverse events")
 
+    @classmethod
+    def display_value(cls, name: str, value: object) -> str | None:
+        """The term by its name and MedDRA code (the audit trail and lists store and receive the code)."""
+        if name == "term" and value is not None:
+            term = value if isinstance(value, CtcaeTerm) else CtcaeTerm.objects.filter(pk=value).first()
+            return str(term) if term is not None else None
+        return None
+
     def crf_summary(self) -> str:
-        term = self.term_detail or (self.term.term if self.term_id else "")
+        name = self.term.term if self.term_id else ""
+        if self.term_detail:
+            name = self.term_detail if name.endswith("Other, specify") or not name else f"{name} — {self.term_detail}"
+        term = name
         return " · ".join(filter(None, [term, str(_("grade %(g)s") % {"g": self.grade}) if self.grade else "",
-                                        str(_("serious")) if self.serious == YesNo.YES else ""]))
+                                        str(_("serious")) if self.serious == YesNo.YES else "",
+                                        str(_("transcribed retrospectively"))
+                                        if self.transcribed_retrospectively == YesNo.YES else ""]))
 
     def normalize(self) -> None:
         self.term_detail = (self.term_detail or "").strip()
@@ -139,7 +174,7 @@ class AdverseEvent(Crf):
         self.cycle_number = cycle.cycle_number if cycle else None
         death = death_of(self.patient_id) if self.grade == 5 else None
         self.death_date = death.death_date if death else None
-        if self.serious == YesNo.YES and self.aware_at is not None:
+        if self.serious == YesNo.YES and self.aware_at is not None and self.transcribed_retrospectively != YesNo.YES:
             entered = self.created_at or timezone.now()  # a new record is entered now
             self.entered_late = rules.sae_entered_late(aware_at=self.aware_at, entered_at=entered)
         else:

@@ -1,6 +1,7 @@
 """CRF-SPEC "Blinatumomab cycle" with its interruptions, and "Intrathecal therapy" after each cycle."""
 
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -32,8 +33,12 @@ class InterruptionReason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-def _dose(value: float | None) -> str:
-    return "—" if value is None else _("%(dose)s µg/day") % {"dose": f"{value:.1f}"}  # D11: shown to 0.1 µg
+def _dose(value: float | Decimal | None) -> str:
+    """D11: a dose shown to 0.1 µg (a typed dose, kept exactly, is rounded half up for display)."""
+    if value is None:
+        return "—"
+    shown = value.quantize(Decimal("0.1"), ROUND_HALF_UP) if isinstance(value, Decimal) else f"{value:.1f}"
+    return _("%(dose)s µg/day") % {"dose": shown}
 
 
 class BlinatumomabCycle(Crf):
@@ -46,10 +51,10 @@ class BlinatumomabCycle(Crf):
                         help_text=_("Measured at the start of the cycle; the BSA and doses are computed from it."))
     height_cm = measure(_("height"), "cm", hard=(30, 230), soft=(45, 200), decimals=1, null=False)
     prescribed_step_ug_day = measure(
-        _("prescribed dose, days 1–7"), "µg/day", hard=(0.1, 30), decimals=1,
+        _("prescribed dose, days 1–7"), "µg/day", hard=(0.1, 30), decimals=2,
         help_text=_("Cycle 1 only (step dose). Compared with the planned dose."))
     prescribed_full_ug_day = measure(
-        _("prescribed dose, days 8–28 (cycle 2: days 1–28)"), "µg/day", hard=(0.1, 60), decimals=1, null=False)
+        _("prescribed dose, days 8–28 (cycle 2: days 1–28)"), "µg/day", hard=(0.1, 60), decimals=2, null=False)
     deviation_reason = models.TextField(
         _("reason for the dose deviation"), blank=True,
         help_text=_("Required when a prescribed dose differs from the planned one by more than 10 %."))
@@ -142,7 +147,7 @@ class BlinatumomabCycle(Crf):
             if deviation is not None and rules.is_dose_deviation(deviation):
                 found.append((field, _("Prescribed %(prescribed)s for %(days)s is %(deviation)+.1f %% from the planned "
                                        "%(planned)s (more than 10 %%).")
-                              % {"prescribed": _dose(float(getattr(self, field))), "days": days,
+                              % {"prescribed": _dose(getattr(self, field)), "days": days,
                                  "deviation": deviation, "planned": _dose(planned)}))
         return found
 
@@ -206,8 +211,15 @@ class BlinatumomabCycle(Crf):
         if earlier is not None and self.start_date:
             earlier_end = earlier.end_date or earlier.start_date + timedelta(days=rules.CYCLE_INFUSION_DAYS - 1)
             if self.start_date <= earlier_end:
-                errors["start_date"] = _("Start date: %(date)s is not after the end of cycle %(n)s (%(end)s).") % {
-                    "date": self.start_date.isoformat(), "n": earlier.cycle_number, "end": earlier_end.isoformat()}
+                if earlier.end_date:
+                    errors["start_date"] = _("Start date: %(date)s is not after the end of cycle %(n)s (%(end)s, the "
+                                             "end date on the cycle-%(n)s form).") % {
+                        "date": self.start_date.isoformat(), "n": earlier.cycle_number, "end": earlier_end.isoformat()}
+                else:
+                    errors["start_date"] = _("Start date: %(date)s is not after cycle %(n)s, which started on "
+                                             "%(start)s and has no end date yet (its 28 days run to %(end)s).") % {
+                        "date": self.start_date.isoformat(), "n": earlier.cycle_number,
+                        "start": earlier.start_date.isoformat(), "end": earlier_end.isoformat()}
                 return
             response = (ResponseAssessment.objects.filter(patient_id=self.patient_id, cycle_number=earlier.cycle_number)
                         .order_by("assessment_date").first())
@@ -229,6 +241,8 @@ class InfusionInterruption(Crf):
     start_date = models.DateField(_("interrupted on"))
     end_date = models.DateField(_("restarted on"), null=True, blank=True,
                                 help_text=_("Leave empty if the infusion was not restarted."))
+    restart_dose_ug_day = measure(_("dose at restart"), "µg/day", hard=(0.1, 60), decimals=2,
+                                  help_text=_("The dose the infusion was restarted at. Required once it restarted."))
     interruption_reason = models.CharField(_("reason for the interruption"), max_length=14,
                                            choices=InterruptionReason.choices)
     reason_detail = models.TextField(_("details"), blank=True, help_text=_("Required when the reason is “Other”."))
@@ -240,15 +254,19 @@ class InfusionInterruption(Crf):
     crf_phase = Phase.TREATMENT
     crf_derived_from = ("treatment.BlinatumomabCycle",)
     crf_sequence_field = "start_date"
+    crf_may_be_missing = ("restart_dose_ug_day",)
 
     class Meta:
         verbose_name = _("infusion interruption")
         verbose_name_plural = _("infusion interruptions")
 
     def crf_summary(self) -> str:
+        restarted = (_("restarted %(date)s at %(dose)s") % {"date": self.end_date.isoformat(),
+                                                             "dose": _dose(self.restart_dose_ug_day)}
+                     if self.end_date and self.restart_dose_ug_day is not None else "")
         return " · ".join(filter(None, [str(_("Cycle %(n)s") % {"n": self.cycle_number}),
                                         self.start_date.isoformat() if self.start_date else "",
-                                        self.get_interruption_reason_display()]))
+                                        self.get_interruption_reason_display(), restarted]))
 
     def normalize(self) -> None:
         self.reason_detail = (self.reason_detail or "").strip()
@@ -284,6 +302,12 @@ class InfusionInterruption(Crf):
                     "end": cycle.end_date.isoformat() if cycle.end_date else _("ongoing")}
         if self.interruption_reason == InterruptionReason.OTHER and not self.reason_detail:
             errors["reason_detail"] = _("Describe the reason for the interruption.")
+        if self.end_date and self.restart_dose_ug_day is None and "restart_dose_ug_day" not in self.missing:
+            errors["restart_dose_ug_day"] = ValidationError(
+                _("Give the dose the infusion was restarted at (or code it missing)."), code="required")
+        elif not self.end_date and self.restart_dose_ug_day is not None:
+            errors["restart_dose_ug_day"] = _("The infusion has no restart date: give the date it restarted, or "
+                                              "clear the dose at restart.")
         if errors:
             raise ValidationError(errors)
 

@@ -100,11 +100,16 @@ class ResponseAssessment(Crf):
             errors["cycle_number"] = _("Cycle %(n)s is not entered yet.") % {"n": self.cycle_number}
         elif cycle is not None and self.assessment_date and "assessment_date" not in errors:
             following = cycles.get(self.cycle_number + 1)
-            if self.assessment_date <= cycle.start_date:
-                errors["assessment_date"] = _("Bone-marrow aspirate date: %(date)s is not after cycle %(n)s started "
-                                              "(%(start)s).") % {"date": self.assessment_date.isoformat(),
-                                                                 "n": cycle.cycle_number,
-                                                                 "start": cycle.start_date.isoformat()}
+            if cycle.end_date is None:
+                errors["assessment_date"] = _("The response after cycle %(n)s is assessed once the cycle has ended, "
+                                              "but cycle %(n)s (started %(start)s) has no end date yet: enter its "
+                                              "last infusion day on the cycle form first.") % {
+                    "n": cycle.cycle_number, "start": cycle.start_date.isoformat()}
+            elif self.assessment_date < cycle.end_date:
+                errors["assessment_date"] = _("Bone-marrow aspirate date: %(date)s is before the last infusion day of "
+                                              "cycle %(n)s (%(end)s, the end date on the cycle form).") % {
+                    "date": self.assessment_date.isoformat(), "n": cycle.cycle_number,
+                    "end": cycle.end_date.isoformat()}
             elif following is not None and self.assessment_date > following.start_date:
                 errors["assessment_date"] = _("Bone-marrow aspirate date: %(date)s is after cycle %(next)s started "
                                               "(%(start)s); the cycle-%(n)s response is assessed before it.") % {

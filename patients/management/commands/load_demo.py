@@ -5,11 +5,12 @@ demonstration only and are printed at the end.
 """
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from patients.models import Patient
 from patients.services import register_patient
@@ -87,7 +88,9 @@ class Command(BaseCommand):
             rng = random.Random(1000 + index)  # the same demo patients on every machine
             coordinator = users[(Role.COORDINATOR, site.code)]
             for number in range(Patient.objects.filter(site=site).count(), PATIENTS_PER_SITE):
-                registered = date(2017, 2, 1) + timedelta(days=rng.randint(0, 365 * 5 + 300))
+                # Relative to today, so that the demo's visits and flags read as they would in a running study:
+                # registered between about 6 years and 5 months ago (treatment then lies wholly in the past).
+                registered = timezone.localdate() - timedelta(days=rng.randint(150, 365 * 6))
                 age_days = rng.randint(240, 18 * 365)
                 register_patient(
                     user=coordinator, site=site, complete=number % 4 != 3,
