@@ -30,7 +30,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
+from knox.models import AuthToken  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from bench.scratch import scratch_study  # noqa: E402
@@ -54,7 +54,7 @@ def main(workers: int, seconds: float) -> None:
                 "registration_date": date(2020, 3, 9)})
             build.enroll(users[0], reg.patient)
             patients.append(reg.patient)
-        tokens = [Token.objects.create(user=u).key for u in users]
+        tokens = [AuthToken.objects.create(u)[1] for u in users]
         connection.close()
 
         acknowledged: list[tuple[str, int, int, str]] = []  # (form, pk, version, value written)

@@ -36,7 +36,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection, transaction  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
+from knox.models import AuthToken  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from bench.scratch import scratch_study  # noqa: E402
@@ -172,7 +172,7 @@ def spread(values: list[float], unit: str = "", scale: float = 1.0, digits: int 
 def main(n: int, rounds: int, warmup: int) -> None:
     with scratch_study() as (site, (user,)):
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user)[1]}")
         api, bare = Api(client), Bare(site, user)
         engine = Engine(api, user)
 

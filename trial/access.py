@@ -5,15 +5,23 @@ objects answer 404, exactly like objects that do not exist, because a subject ID
 confidential.
 """
 
+import binascii
 import functools
 from collections.abc import Iterable
+from hmac import compare_digest
 from typing import Self
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, models
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework.authentication import TokenAuthentication
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from knox.crypto import hash_token
+from knox.models import get_token_model
+from knox.settings import CONSTANTS as KNOX
+from knox.settings import knox_settings
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 
 from sites.models import Membership, Role, Site
@@ -159,53 +167,72 @@ def role_labels(user) -> Iterable[str]:
         yield f"{m.get_role_display()} · {m.site.code if m.site_id else _('all sites')}"
 
 
-class StudyTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication, reading the user's memberships in the same statement as the token.
+class StudyTokenAuthentication(KnoxTokenAuthentication):
+    """API tokens (django-rest-knox: only a hash is stored; a token expires after SESSION_IDLE_MINUTES without
+    use and API_TOKEN_MAX_HOURS after it was issued), read with the user's memberships in one statement.
 
-    Every API request needs both (the site-scoping check runs on each one), so a study member's request reads
-    them with one plain statement instead of two ORM queries. Someone with no active membership, an unknown
-    token or an inactive account is read the usual way, so DRF's rules and messages apply to them.
+    Every API request needs both (the site-scoping check runs on each one), so the token, its user and their
+    memberships come from one plain statement; using a token renews its idle lifetime (at most once a minute,
+    knox's MIN_REFRESH_INTERVAL). Refusals use knox's and DRF's messages.
     """
 
-    def authenticate_credentials(self, key):
-        token_model = self.get_model()
+    def authenticate_credentials(self, token: bytes):
+        text = token.decode("utf-8", errors="replace")
+        token_model = get_token_model()
         with connection.cursor() as cursor:
-            cursor.execute(_token_memberships_sql(token_model), [True, key])
+            cursor.execute(_token_memberships_sql(token_model),
+                           [True, text[:KNOX.TOKEN_KEY_LENGTH], timezone.now()])
             found = cursor.fetchall()
-        if not found:
-            return super().authenticate_credentials(key)
-        token, user = rows.instances(found[0], *_token_models(token_model)[:2])
+        try:
+            digest = hash_token(text)
+        except (TypeError, ValueError, binascii.Error):
+            raise AuthenticationFailed(_("Invalid token.")) from None
+        user_model = token_model._meta.get_field("user").related_model
+        starts = _starts(token_model, user_model)
+        mine = [row for row in found if compare_digest(str(row[0]), digest)]
+        if not mine:
+            raise AuthenticationFailed(_("Invalid token."))
+        auth_token, user = rows.instance(token_model, mine[0], starts[0]), rows.instance(user_model, mine[0], starts[1])
         if not user.is_active:
-            return super().authenticate_credentials(key)
-        token.user = user
-        start = len(token_model._meta.concrete_fields) + len(type(user)._meta.concrete_fields)
+            raise AuthenticationFailed(_("User inactive or deleted."))
+        auth_token.user = user
         kept = []
-        for row in found:
-            membership = rows.instance(Membership, row, start)
+        for row in mine:
+            if row[starts[2]] is None:  # no active membership (LEFT JOIN)
+                continue
+            membership = rows.instance(Membership, row, starts[2])
             membership.user = user
-            membership.site = (rows.instance(Site, row, start + len(Membership._meta.concrete_fields))
-                               if membership.site_id is not None else None)
+            membership.site = rows.instance(Site, row, starts[3]) if membership.site_id is not None else None
             kept.append(membership)
         _keep_active(user, kept)
-        return user, token
+        if knox_settings.AUTO_REFRESH and auth_token.expiry:
+            self.renew_token(auth_token)
+        return user, auth_token
 
 
-def _token_models(token_model) -> tuple:
-    return token_model, token_model._meta.get_field("user").related_model, Membership, Site
+def _starts(token_model, user_model) -> list[int]:
+    """Where each model's columns start in a row of `_token_memberships_sql`."""
+    starts = [0]
+    for model in (token_model, user_model, Membership):
+        starts.append(starts[-1] + len(model._meta.concrete_fields))
+    return starts
 
 
 @functools.cache
 def _token_memberships_sql(token_model) -> str:
-    """SELECT token.*, user.*, membership.*, site.* of a token's active memberships (built once)."""
-    token, user, membership, site = _token_models(token_model)
-    selected = ", ".join(rows.columns(m) for m in (token, user, membership, site))
+    """SELECT token.*, user.*, membership.*, site.* for the unexpired tokens with a key (built once): a token's
+    digest comes first, then its user, then one row per active membership (none: NULLs)."""
+    user = token_model._meta.get_field("user").related_model
+    assert token_model._meta.concrete_fields[0].name == "digest"
+    selected = ", ".join(rows.columns(m) for m in (token_model, user, Membership, Site))
     user_pk = rows.column(user, user._meta.pk.name)
-    return (f"SELECT {selected} FROM {rows.table(token)} "  # noqa: S608 - identifiers from model metadata, quoted
-            f"INNER JOIN {rows.table(user)} ON {user_pk} = {rows.column(token, 'user')} "
-            f"INNER JOIN {rows.table(membership)} ON {rows.column(membership, 'user')} = {user_pk} "
-            f"AND {rows.column(membership, 'is_active')} = %s "
-            f"LEFT OUTER JOIN {rows.table(site)} ON {rows.column(site, 'id')} = {rows.column(membership, 'site')} "
-            f"WHERE {rows.column(token, 'key')} = %s ORDER BY {rows.column(membership, 'id')}")
+    return (f"SELECT {selected} FROM {rows.table(token_model)} "  # noqa: S608 - identifiers from model metadata
+            f"INNER JOIN {rows.table(user)} ON {user_pk} = {rows.column(token_model, 'user')} "
+            f"LEFT OUTER JOIN {rows.table(Membership)} ON {rows.column(Membership, 'user')} = {user_pk} "
+            f"AND {rows.column(Membership, 'is_active')} = %s "
+            f"LEFT OUTER JOIN {rows.table(Site)} ON {rows.column(Site, 'id')} = {rows.column(Membership, 'site')} "
+            f"WHERE {rows.column(token_model, 'token_key')} = %s AND ({rows.column(token_model, 'expiry')} IS NULL "
+            f"OR {rows.column(token_model, 'expiry')} > %s) ORDER BY {rows.column(Membership, 'id')}")
 
 
 class IsStudyMember(BasePermission):

@@ -1,4 +1,33 @@
-"""OpenAPI post-processing: the error answers every operation can give, documented once."""
+"""The OpenAPI schema: served in English, and its post-processing (the error answers every operation can give,
+documented once)."""
+
+from django.utils import translation
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+from drf_spectacular.views import SpectacularAPIView
+
+
+class StudyTokenScheme(OpenApiAuthenticationExtension):
+    """The API token (trial.access.StudyTokenAuthentication): `Authorization: Token <token>`."""
+
+    target_class = "trial.access.StudyTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")  # noqa: S106 - a header prefix
+
+
+class EnglishSchemaView(SpectacularAPIView):
+    """The schema is written in English: its choices' labels are given in English too, whatever the request's
+    language, so that it never mixes two languages."""
+
+    def dispatch(self, request, *args, **kwargs):
+        with translation.override("en"):
+            response = super().dispatch(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()  # the labels are lazy: render them in English, here
+            return response
+
 
 ERROR_SCHEMA = {
     "type": "object",

@@ -1,8 +1,10 @@
 """Request guards that run before any view."""
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 
 class RefuseNulCharacters:
@@ -34,3 +36,33 @@ class NoStore:
         response = self.get_response(request)
         add_never_cache_headers(response)
         return response
+
+
+API_DEFAULT_LANGUAGE = "en"
+
+
+class ApiLanguage:
+    """Under /api/ the language of a request is its Accept-Language header's (Spanish or English), else English:
+    not the casebook's language cookie nor the site's default, so that one request gets one language and a
+    client that asks for nothing gets the documented default. (The OpenAPI schema is written in English.)"""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            language = api_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)
+
+
+def api_language(header: str) -> str:
+    for code, _quality in parse_accept_lang_header(header):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return API_DEFAULT_LANGUAGE

@@ -6,7 +6,6 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
-from django.utils.translation import gettext_lazy as _
 
 from trial.env import env_bool, env_int, env_list, env_str
 
@@ -27,7 +26,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -49,6 +48,7 @@ MIDDLEWARE = [
     "trial.middleware.NoStore",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "trial.middleware.ApiLanguage",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -126,12 +126,23 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # Idle timeout: the session ends after 30 minutes without a request.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30) * 60
+# API tokens (django-rest-knox): only a hash is stored. A token lasts SESSION_IDLE_MINUTES after its last use, like
+# a session, and never more than API_TOKEN_MAX_HOURS after it was issued; a user may revoke theirs.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(minutes=env_int("SESSION_IDLE_MINUTES", 30)),
+    "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(hours=env_int("API_TOKEN_MAX_HOURS", 12)),
+    "MIN_REFRESH_INTERVAL": 60,
+    "TOKEN_LIMIT_PER_USER": 20,
+    "AUTH_HEADER_PREFIX": "Token",
+}
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Internationalisation: Spanish (Mexico) by default, English available. Stored in UTC.
 LANGUAGE_CODE = "es-mx"
-LANGUAGES = [("es-mx", _("Spanish (Mexico)")), ("en", _("English"))]
+# Each language by its own name, never translated: a reader of the other language still finds theirs.
+LANGUAGES = [("es-mx", "Español (México)"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "America/Mexico_City"
 USE_I18N = True

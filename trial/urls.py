@@ -3,12 +3,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from trial import views, visit_views
 from trial.api import api_routes
+from trial.api_schema import EnglishSchemaView
+from trial.tokens import TokenLoginView, TokenLogoutAllView, TokenLogoutView
 
 router = DefaultRouter()
 router.register("schedule", visit_views.PatientScheduleViewSet, basename="patient-schedule")
@@ -34,8 +35,10 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("treatment/", include("treatment.urls")),
     path("api/v1/", include(router.urls)),
-    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/auth/token/", TokenLoginView.as_view(), name="api-token"),
+    path("api/v1/auth/logout/", TokenLogoutView.as_view(), name="api-logout"),
+    path("api/v1/auth/logout-all/", TokenLogoutAllView.as_view(), name="api-logout-all"),
+    path("api/schema/", EnglishSchemaView.as_view(), name="api-schema"),
     # Swagger UI sets style attributes at run time; its script is served as a file (no inline script).
     path("api/docs/", csp_update({"style-src": ["'unsafe-inline'"]})(
         SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),

@@ -16,7 +16,7 @@ from django.views.defaults import page_not_found
 
 from trial import access
 from trial.access import Action
-from trial.audit import history_entries
+from trial.audit import display_value, history_entries
 from trial.crf import (
     TRANSITIONS,
     Crf,
@@ -131,6 +131,32 @@ def crf_new(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
     })
 
 
+def _stale_edit(crf_form, conflict: StaleEdit) -> tuple[dict, dict]:
+    """What the page shows after someone else saved the form first, and what it keeps of the user's typing.
+
+    Only the items the other person changed since the version the user opened are listed, each with their value
+    and the user's, as the form shows them. The user's other changes and their reason for change stay typed in
+    the form (now on the newer version), to be checked and saved again; nothing is saved meanwhile.
+    """
+    current, model = conflict.current, type(conflict.current)
+    typed = crf_form.crf_data()
+    opened = (current.history.filter(version=crf_form.cleaned_data.get("version")).order_by("-history_id").first()
+              if crf_form.cleaned_data.get("version") else None)
+    theirs = [name for name in model.entry_fields()
+              if opened is None or getattr(opened, _attname(model, name)) != getattr(current, _attname(model, name))]
+    conflicts = [(crf_form[name].label, current.display(name), display_value(model, name, typed.get(name)))
+                 for name in theirs if name in typed and typed[name] != getattr(current, name)]
+    kept = {name: value for name, value in typed.items() if name not in theirs and value != getattr(current, name)}
+    if crf_form.cleaned_data.get("reason"):
+        kept["reason"] = crf_form.cleaned_data["reason"]
+    return {"conflicts": conflicts, "kept": [crf_form[name].label for name in kept if name != "reason"],
+            "current": current, "by": conflict.by, "at": conflict.at}, kept
+
+
+def _attname(model, name: str) -> str:
+    return model._meta.get_field(name).attname
+
+
 @login_required
 def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> HttpResponse:
     patient = visible_patient_or_404(request.user, subject_id, path=request.path)
@@ -154,11 +180,9 @@ def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> Htt
                                expected_version=crf_form.cleaned_data.get("version"),
                                complete="save_complete" in request.POST, missing=crf_form.crf_missing())
             except StaleEdit as conflict:
-                stale = {"mine": [(crf_form[name].label, crf_form.cleaned_data.get(name))
-                                  for name in model.entry_fields()],
-                         "current": conflict.current, "by": conflict.by, "at": conflict.at}
+                stale, kept = _stale_edit(crf_form, conflict)
                 crf = conflict.current
-                crf_form = form_class(instance=crf, editable=can_edit)
+                crf_form = form_class(instance=crf, editable=can_edit, initial=kept)
             except CrfLocked:
                 messages.error(request, _("This form was locked meanwhile; your change was not saved."))
                 return redirect(crf_url(crf))

@@ -350,3 +350,21 @@ def test_the_patient_page_costs_the_same_queries_with_1_and_with_30_adverse_even
                                 resolution_date=date(2020, 3, 22))
     assert AdverseEvent.objects.filter(patient=on_cycle_1).count() == 30
     assert queries() == with_one
+
+
+@pytest.mark.parametrize("complete", [False, True])
+def test_a_typed_grade_on_nasal_cannula_without_a_flow_asks_for_the_flow(api_client, coordinator, on_cycle_1,
+                                                                        complete):
+    """Item 8: the grade cannot be computed without the flow, so the form asks for the flow (when completing), never
+    "the findings give —"."""
+    body = {**CRS_API, "patient": on_cycle_1.subject_id, "hypotension": "none", "oxygen_device": "nasal_cannula",
+            "reported_grade": 2, "complete": complete}
+    response = api_client(coordinator).post(reverse("crf-crsassessment-list"), body, format="json",
+                                            HTTP_ACCEPT_LANGUAGE="en")
+    assert "findings give" not in response.content.decode()
+    if complete:
+        assert response.status_code == 400
+        assert response.json()["oxygen_flow_l_min"] == [
+            "Give the nasal cannula flow: up to 6 L/min is low flow, above is high flow."]
+    else:
+        assert response.status_code == 201 and response.json()["crs_grade"] is None

@@ -74,11 +74,34 @@ def test_a_completed_form_asks_for_the_reason_then_records_it(client, register, 
 def test_a_stale_page_does_not_overwrite_and_shows_both_versions(client, registration_a, coordinator, investigator):
     save_crf(registration_a, user=investigator, data={"initials": "INV"})
     client.force_login(coordinator)
+    client.cookies["django_language"] = "en"
     response = client.post(form_url(registration_a), form_post(registration_a, initials="OLD", version=1))
     assert response.status_code == 200
     assert response.context["stale"]["current"].initials == "INV"
-    assert "OLD" in [value for _label, value in response.context["stale"]["mine"]]
+    assert [(str(label), theirs, mine) for label, theirs, mine in response.context["stale"]["conflicts"]] == [
+        ("Initials", "INV", "OLD")]
     assert Registration.objects.get(pk=registration_a.pk).initials == "INV"
+
+
+def test_a_stale_page_lists_only_what_the_other_person_changed_and_keeps_the_rest_typed(
+        client, register, coordinator, investigator, site_a):
+    """Item 8: their change of sex is listed with labels and values as the form shows them; the coordinator's own
+    change of initials and their reason for change stay typed in the form, now on the newer version."""
+    crf = register(coordinator, site_a, complete=True)
+    save_crf(crf, user=investigator, data={"sex": "M"}, reason="Source says male", expected_version=crf.version)
+    client.force_login(coordinator)
+    client.cookies["django_language"] = "en"
+    response = client.post(form_url(crf), form_post(crf, initials="ABD", sex="F", version=1,
+                                                    reason="Initials from the chart"))
+    page = response.content.decode()
+    assert [(str(label), theirs, mine) for label, theirs, mine in response.context["stale"]["conflicts"]] == [
+        ("Sex", "Male", "Female")]
+    assert "Sex: theirs <strong>Male</strong>, yours <strong>Female</strong>" in page
+    form = response.context["form"]
+    assert (form["initials"].value(), form["sex"].value(), form["reason"].value(), form["version"].value()) == (
+        "ABD", "M", "Initials from the chart", 2)
+    stored = Registration.objects.get(pk=crf.pk)
+    assert (stored.initials, stored.sex, stored.version) == ("ABC", "M", 2)
 
 
 def test_a_locked_form_is_read_only_on_the_page(client, register, coordinator, data_manager, site_a):
@@ -120,3 +143,15 @@ def test_list_pages_run_a_constant_number_of_queries(client, register, coordinat
     assert _count_queries(client, url) == few
     with django_assert_max_num_queries(12):
         client.get(url)
+
+
+def test_the_audit_trail_on_the_page_is_in_mexico_city_time_as_the_page_says(client, registration_a, coordinator):
+    """Item 8: stored in UTC, shown in Mexico City time with its offset (the footer says so)."""
+    from zoneinfo import ZoneInfo
+
+    client.force_login(coordinator)
+    page = client.get(form_url(registration_a)).content.decode()
+    saved = registration_a.history.earliest("history_id").history_date
+    local = saved.astimezone(ZoneInfo("America/Mexico_City"))
+    assert local.strftime("%Y-%m-%d %H:%M:%S %z") in page
+    assert saved.strftime("%Y-%m-%d %H:%M:%S +0000") not in page

@@ -51,10 +51,10 @@ class BlinatumomabCycle(Crf):
                         help_text=_("Measured at the start of the cycle; the BSA and doses are computed from it."))
     height_cm = measure(_("height"), "cm", hard=(30, 230), soft=(45, 200), decimals=1, null=False)
     prescribed_step_ug_day = measure(
-        _("prescribed dose, days 1–7"), "µg/day", hard=(0.1, 30), decimals=2,
+        _("prescribed dose, days 1–7"), _("µg/day"), hard=(0.1, 30), decimals=2,
         help_text=_("Cycle 1 only (step dose). Compared with the planned dose."))
     prescribed_full_ug_day = measure(
-        _("prescribed dose, days 8–28 (cycle 2: days 1–28)"), "µg/day", hard=(0.1, 60), decimals=2, null=False)
+        _("prescribed dose, days 8–28 (cycle 2: days 1–28)"), _("µg/day"), hard=(0.1, 60), decimals=2, null=False)
     deviation_reason = models.TextField(
         _("reason for the dose deviation"), blank=True,
         help_text=_("Required when a prescribed dose differs from the planned one by more than 10 %."))
@@ -241,7 +241,7 @@ class InfusionInterruption(Crf):
     start_date = models.DateField(_("interrupted on"))
     end_date = models.DateField(_("restarted on"), null=True, blank=True,
                                 help_text=_("Leave empty if the infusion was not restarted."))
-    restart_dose_ug_day = measure(_("dose at restart"), "µg/day", hard=(0.1, 60), decimals=2,
+    restart_dose_ug_day = measure(_("dose at restart"), _("µg/day"), hard=(0.1, 60), decimals=2,
                                   help_text=_("The dose the infusion was restarted at. Required once it restarted."))
     interruption_reason = models.CharField(_("reason for the interruption"), max_length=14,
                                            choices=InterruptionReason.choices)
