@@ -1,6 +1,8 @@
 """Request guards that run before any view."""
 
+from csp.middleware import CSPMiddleware
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -34,27 +36,33 @@ class NoStore:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        add_never_cache_headers(response)
+        if "Cache-Control" not in response:
+            response["Cache-Control"] = NO_STORE
+            response["Expires"] = "0"  # already expired, for HTTP/1.0 caches
+        else:
+            add_never_cache_headers(response)
         return response
+
+
+NO_STORE = "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 API_DEFAULT_LANGUAGE = "en"
 
 
-class ApiLanguage:
-    """Under /api/ the language of a request is its Accept-Language header's (Spanish or English), else English:
-    not the casebook's language cookie nor the site's default, so that one request gets one language and a
-    client that asks for nothing gets the documented default. (The OpenAPI schema is written in English.)"""
+class StudyLocaleMiddleware(LocaleMiddleware):
+    """Django's LocaleMiddleware, except under /api/: there the language of a request is its Accept-Language
+    header's (Spanish or English), else English — not the casebook's language cookie nor the site's default, so
+    that one request gets one language and a client that asks for nothing gets the documented default. (The
+    OpenAPI schema is written in English.)"""
 
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/"):
-            language = api_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
-            translation.activate(language)
-            request.LANGUAGE_CODE = language
-        return self.get_response(request)
+    def process_request(self, request: HttpRequest) -> None:
+        if not request.path.startswith("/api/"):
+            super().process_request(request)
+            return
+        language = api_language(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
 
 
 def api_language(header: str) -> str:
@@ -66,3 +74,17 @@ def api_language(header: str) -> str:
         except LookupError:
             continue
     return API_DEFAULT_LANGUAGE
+
+
+JSON_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+class StudyCSPMiddleware(CSPMiddleware):
+    """django-csp's policy on pages; a JSON answer gets the strictest constant policy instead (it loads nothing
+    and is never framed), which also spares building the pages' policy on every API request."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if response.get("Content-Type", "").startswith("application/json"):
+            response.setdefault("Content-Security-Policy", JSON_CSP)
+            return response
+        return super().process_response(request, response)

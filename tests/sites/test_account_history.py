@@ -56,3 +56,10 @@ def test_the_api_answers_json_even_to_a_browser(api_client, coordinator):
     response = api_client(coordinator).get(reverse("patient-list"), HTTP_ACCEPT=browser)
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
     assert api_client(coordinator).get(reverse("patient-list"), HTTP_ACCEPT="text/html").status_code == 406
+
+
+def test_a_json_answer_carries_the_strictest_content_security_policy(api_client, client, coordinator):
+    answer = api_client(coordinator).get(reverse("patient-list"))
+    assert answer["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    page = client.get(reverse("login"))
+    assert "default-src 'self'" in page["Content-Security-Policy"]
