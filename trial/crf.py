@@ -305,6 +305,7 @@ def entry_refusal(patient, model: type[Crf]) -> str | None:
 
 
 RECOMPUTED_REASON = gettext_noop("Recomputed after a change to another form of this patient")
+RULES_REASON = gettext_noop("Recomputed under the current rule versions")
 
 
 
@@ -554,6 +555,37 @@ def _refresh_dependents(model: type[Crf], patient_id: int, user, earliest: objec
             write_records(changed, user=user, reason=RECOMPUTED_REASON)
 
 
+def rederive_patient(patient_id: int) -> int:
+    """Recompute every stored value of one patient's forms under the current rules (e.g. after a rule version
+    changed), in casebook order and, within a form, in its sequence; each changed record is written with its
+    audit record (reason RULES_REASON, by the system). Returns how many records changed.
+
+    Runs in the caller's transaction under the patient's lock. A change that would alter a locked form or leave
+    a form invalid raises ValidationError naming it (rederive), and the caller rolls the patient back whole.
+    """
+    _lock_patient_rows("%s", patient_id)
+    changed_total = 0
+    with reads.shared_reads():
+        for model in crf_models():
+            if not model.derived_fields():
+                continue
+            sequence = model.crf_sequence_field
+            records = list(model.objects.select_for_update().select_related("patient").filter(patient_id=patient_id)
+                           .order_by(*((sequence, "pk") if sequence else ("pk",))))
+            if not records:
+                continue
+            for record in records[1:]:
+                record.patient = records[0].patient
+            if sequence:
+                reads.hold_series(model._meta.label, patient_id, records)
+            changed: list[Crf] = []
+            for record in records:
+                rederive(record, user=None, batch=changed)
+            write_records(changed, user=None, reason=RULES_REASON)
+            changed_total += len(changed)
+    return changed_total
+
+
 @functools.cache
 def _dependents_sql(model: type[Crf], vendor: str) -> str:
     """SELECT <index>, id FROM <dependent table> WHERE patient_id = %s UNION ALL ... (built once per model)."""
@@ -765,7 +797,7 @@ def _refuse_if_changed_by_someone(current: Crf, opened: int) -> None:
     """A stale version is refused only if a person changed the record since: the system's recomputation of
     derived values (e.g. after a relapse was added) leaves what the user typed untouched, so it does not count."""
     later = (current.history.filter(version__gt=opened)
-             .exclude(history_change_reason=RECOMPUTED_REASON)
+             .exclude(history_change_reason__in=(RECOMPUTED_REASON, RULES_REASON))
              .select_related("history_user").order_by("-history_id").first())
     if later is not None or opened > current.version:
         who = later.history_user.get_username() if later is not None and later.history_user else ""
@@ -816,7 +848,7 @@ class Transition:
     default_reason: str  # stored in English, shown translated (trial.audit.history_entries)
 
 
-SYSTEM_REASONS = frozenset({"Marked complete", "Source data verified", "Locked", RECOMPUTED_REASON})
+SYSTEM_REASONS = frozenset({"Marked complete", "Source data verified", "Locked", RECOMPUTED_REASON, RULES_REASON})
 
 TRANSITIONS: dict[str, Transition] = {
     t.name: t
