@@ -72,8 +72,9 @@ class RegistrationCreateSerializer(serializer_for(Registration)):
     patient = serializers.SlugRelatedField(slug_field="subject_id", read_only=True)
     site = RegistrationSiteField(required=False, help_text="Site code; may be left out when you register at "
                                                            "one site only.")
+    # An attestation only the user can give: no default; not sent, nothing is confirmed.
     confirm_not_duplicate = serializers.BooleanField(
-        write_only=True, required=False, default=False,
+        write_only=True, required=False,
         help_text="Send true after checking that a patient reported as a possible duplicate (same site, date of "
                   "birth, sex and initials) is a different child.")
 
@@ -103,8 +104,8 @@ class RegistrationViewSet(CrfViewSet):
         site: Site = serializer.validated_data["site"]
         serializer.instance = register_patient(
             user=self.request.user, site=site, data=serializer.crf_fields(),
-            complete=serializer.validated_data.get("complete", False),
-            confirm_not_duplicate=serializer.validated_data.get("confirm_not_duplicate", False))
+            complete=serializer.validated_data.get("complete") is True,
+            confirm_not_duplicate=serializer.validated_data.get("confirm_not_duplicate") is True)
 
 
 register_route("patients", PatientViewSet, "patient")

@@ -67,9 +67,13 @@ class CrfSerializer(serializers.ModelSerializer):
                   "a stale version is refused with 409).")
     reason = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=REASON_MAX,
                                    help_text="Reason for change; required once the form has left draft.")
-    complete = serializers.BooleanField(write_only=True, required=False, default=False,
-                                        help_text="Mark the form complete with this save. A draft saves whatever "
-                                                  "was sent; completing asks for every required item.")
+    # An instruction for this save, not an answer about the patient: it has no default. Not sent (or false), the
+    # save leaves the status as it is: a draft stays a draft, a complete form stays complete (never demoted).
+    complete = serializers.BooleanField(write_only=True, required=False,
+                                        help_text="Send true to mark the form complete with this save (completing "
+                                                  "asks for every required item). Left out or false, the status "
+                                                  "stays as it is: a draft saves whatever was sent, and a complete "
+                                                  "form is never turned back into a draft.")
     visit = serializers.CharField(read_only=True, help_text="The visit this record belongs to (e.g. SCR, C1, "
                                                             "C1-IT), assigned from the study schedule.")
     missing = serializers.DictField(
@@ -193,7 +197,7 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
         patient = serializer.validated_data["patient"]
         serializer.instance = save_crf(self.model(patient=patient), user=self.request.user,
                                        data=serializer.crf_fields(),
-                                       complete=serializer.validated_data.get("complete", False),
+                                       complete=serializer.validated_data.get("complete") is True,
                                        missing=serializer.validated_data.get("missing"))
 
     def filter_queryset(self, queryset):
@@ -213,7 +217,7 @@ class CrfViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Create
             data = serializer.validated_data
             serializer.instance = save_crf(crf, user=request.user, data=serializer.crf_fields(),
                                            reason=data.get("reason", ""), expected_version=data.get("version"),
-                                           complete=data.get("complete", False), missing=data.get("missing"),
+                                           complete=data.get("complete") is True, missing=data.get("missing"),
                                            locked=True, savepoint=False)
         return Response(serializer.data)
 

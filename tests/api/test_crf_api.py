@@ -121,3 +121,27 @@ def test_openapi_schema_lists_every_crf_endpoint(api_client, coordinator):
     paths = response.json()["paths"]
     assert "/api/v1/forms/registration/{id}/history/" in paths
     assert "delete" not in paths["/api/v1/forms/registration/{id}/"]
+
+
+@pytest.mark.parametrize("sent", [{}, {"complete": False}], ids=["left out", "false"])
+def test_complete_is_an_instruction_that_nobody_gives_by_default(api_client, register, coordinator, site_a, sent):
+    """`complete` is not data: left out or false, a save leaves the status as it is — a draft stays a draft and a
+    complete form is never turned back into one. Only `true` completes."""
+    draft, done = register(coordinator, site_a), register(coordinator, site_a, initials="XYZ", complete=True)
+    client = api_client(coordinator)
+    kept = client.patch(reverse("crf-registration-detail", args=[draft.pk]),
+                        {"initials": "ABD", "version": draft.version, **sent}, format="json")
+    corrected = client.patch(reverse("crf-registration-detail", args=[done.pk]),
+                             {"initials": "XYW", "version": done.version, "reason": "typo", **sent}, format="json")
+    assert (kept.status_code, kept.json()["status"]) == (200, "draft")
+    assert (corrected.status_code, corrected.json()["status"]) == (200, "complete")
+    completed = client.patch(reverse("crf-registration-detail", args=[draft.pk]),
+                             {"version": kept.json()["version"], "complete": True}, format="json")
+    assert completed.json()["status"] == "complete"
+
+
+def test_the_schema_gives_no_default_to_instructions_and_attestations(api_client, coordinator):
+    schemas = api_client(coordinator).get(reverse("api-schema"), {"format": "json"}).json()["components"]["schemas"]
+    assert "default" not in schemas["RegistrationRequest"]["properties"]["complete"]
+    assert "default" not in schemas["PatchedRegistrationRequest"]["properties"]["complete"]
+    assert "default" not in schemas["RegistrationCreateRequest"]["properties"]["confirm_not_duplicate"]
