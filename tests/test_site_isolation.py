@@ -4,7 +4,7 @@ import pytest
 from django.urls import NoReverseMatch, reverse
 
 from tests import enrollment as build
-from tests import treatment_forms as treatment
+from tests import transplant_forms as transplant
 from tests.routes import study_routes
 from trial.crf import crf_models
 
@@ -16,7 +16,7 @@ def foreign_records(registration_a, coordinator):
     """Every kind of CRF of one site-A patient (with a soft-range value, which the data review lists)."""
     patient = registration_a.patient
     build.enroll(coordinator, patient, wbc_per_ul=400_000)
-    treatment.every_form(coordinator, patient)
+    transplant.one_of_each(coordinator, patient)
     records = [m.objects.filter(patient=patient).first() for m in crf_models()]
     assert all(records), "every CRF model has a record of the foreign patient"
     return records

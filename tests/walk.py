@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from tests import enrollment
+from tests import transplant_forms as transplant
 from tests import treatment_forms as treatment
 
 
@@ -36,6 +37,20 @@ def _in_cycle_1(user, patient) -> None:
 def _debulked(user, patient) -> None:
     enrollment.enroll(user, patient)
     treatment.debulking(user, patient)
+
+
+def _treated(user, patient) -> None:
+    """Enrolled, debulked, one cycle and its response (CR on 2020-04-20): ready for a transplant."""
+    enrollment.enroll(user, patient)
+    treatment.debulking(user, patient)
+    treatment.cycle(user, patient, 1)
+    treatment.response(user, patient)
+
+
+def _transplanted(user, patient) -> None:
+    """Treated, then transplanted: day 0 is 2020-06-15 (tests.transplant_forms.DAY0)."""
+    _treated(user, patient)
+    transplant.procedure(user, patient)
 
 
 @dataclass(frozen=True)
@@ -127,6 +142,75 @@ WALKS: dict[str, FormWalk] = {
     "patients.Death": FormWalk(
         before=_in_cycle_1, draft={"death_date": "2020-05-02"},
         complete={"cause": "toxicity", "autopsy_performed": "N"}, correction={"autopsy_performed": "Y"}),
+    "patients.FollowUp": FormWalk(
+        before=_transplanted, draft={"contact_date": "2020-09-15"},
+        complete={"vital_status": "alive", "disease_status": "ccr"},
+        correction={"contact_date": "2020-09-16"}),
+    "patients.OffStudy": FormWalk(
+        before=_transplanted, draft={"off_study_date": "2021-06-15"},
+        complete={"off_study_reason": "lost"},
+        correction={"off_study_date": "2021-06-16"}),
+    "transplant.Donor": FormWalk(
+        before=_treated, draft={"donor_type": "haplo"},
+        complete={"relationship": "mother", "donor_age_years": "38", "donor_sex": "F", "hla_match": "5",
+                  "donor_abo": "O", "recipient_abo": "A", "donor_cmv": "pos", "recipient_cmv": "pos"},
+        correction={"donor_age_years": "39"}),
+    "transplant.Graft": FormWalk(
+        before=_treated, draft={"graft_source": "pbsc"},
+        complete={"gcsf_dose_ug_kg_day": "10.0", "gcsf_days": "5", "collection_date": "2020-06-15",
+                  "apheresis_device": "Spectra Optia", "recipient_weight_kg": "30.0", "dose_basis": "totals",
+                  "cd34_total_10e6": "240.00", "cd3_total_10e8": "90.00", "cd19_10e6_kg": "150.00",
+                  "cd45_viability_pct": "98.0"},
+        correction={"cd34_total_10e6": "250.00"}),
+    "transplant.TransplantProcedure": FormWalk(
+        before=_treated, draft={"transplant_date": "2020-06-15"},
+        complete={"tbi_cgy_day": "200", "tbi_days": "3", "cyclophosphamide_mg_kg_day": "14.5",
+                  "cyclophosphamide_days": "2", "etoposide_mg_m2": "200", "conditioning_per_protocol": "Y",
+                  "ptcy_mg_kg_day": "50.0", "ptcy_days": "2", "tacrolimus_start": "2020-06-20",
+                  "mycophenolate_start": "2020-06-20", "prophylaxis_per_protocol": "Y", "non_cr_deviation": "N"},
+        correction={"tacrolimus_start": "2020-06-21"}),
+    "transplant.DailyCount": FormWalk(
+        before=_transplanted, draft={"count_date": "2020-06-20"},
+        complete={"anc_per_ul": "100", "platelets_10e9_l": "15", "platelet_transfusion": "N",
+                  "red_cell_transfusion": "N"},
+        correction={"anc_per_ul": "150"}),
+    "transplant.AcuteGvhd": FormWalk(
+        before=_transplanted, draft={"assessment_date": "2020-06-22"},
+        complete={"weight_kg": "30.0", "skin_stage": "1", "liver_gvhd": "N", "upper_gi_stage": "0",
+                  "severe_abdominal_pain_or_bloody_stool": "N", "lower_gi_gvhd": "N"},
+        correction={"skin_stage": "2"}),
+    "transplant.ChronicGvhd": FormWalk(
+        before=_transplanted, draft={"assessment_date": "2020-09-23"},
+        complete={"skin_score": "0", "mouth_score": "1", "eyes_score": "0", "gi_score": "0", "liver_score": "0",
+                  "lungs_score": "0", "joints_score": "0", "genital_score": "0"},
+        correction={"mouth_score": "2"}),
+    "transplant.Chimerism": FormWalk(
+        before=_transplanted, draft={"timepoint_months": "3"},
+        complete={"sample_date": "2020-09-15", "whole_blood_donor_pct": "99.0", "cd3_donor_pct": "98.0"},
+        correction={"cd3_donor_pct": "97.0"}),
+    "transplant.ImmuneReconstitution": FormWalk(
+        before=_transplanted, draft={"timepoint_months": "3"},
+        complete={"sample_date": "2020-09-15", "cd3_per_ul": "800", "cd4_per_ul": "300", "cd8_per_ul": "450",
+                  "cd19_per_ul": "120", "cd16_56_per_ul": "250"},
+        correction={"cd4_per_ul": "320"}),
+    "transplant.ViralLoad": FormWalk(
+        before=_transplanted, draft={"sample_date": "2020-06-22"},
+        complete={"virus": "cmv", "specimen": "blood", "result": "detected", "load": "1500",
+                  "load_unit": "copies_ml", "preemptive_treatment": "N"},
+        correction={"load": "1600"}),
+    "transplant.Infection": FormWalk(
+        before=_transplanted, draft={"onset_date": "2020-06-20"},
+        complete={"pathogen_type": "bacterial", "pathogen": "Escherichia coli", "syndrome": "bloodstream",
+                  "resolution_date": "2020-06-27"},
+        correction={"resolution_date": "2020-06-28"}),
+    "transplant.DonorLymphocyteInfusion": FormWalk(
+        before=_transplanted, draft={"infusion_date": "2020-10-03"},
+        complete={"indication": "mixed_chimerism", "cd3_dose_10e6_kg": "0.100"},
+        correction={"cd3_dose_10e6_kg": "0.500"}),
+    "transplant.PostTransplantRelapse": FormWalk(
+        before=_transplanted, draft={"relapse_date": "2020-11-02"},
+        complete={"relapse_site": "isolated_bm", "cd19_status": "positive", "therapy": "Palliative care"},
+        correction={"cd19_status": "dim"}),
     "trial.MissedVisit": FormWalk(
         before=_in_cycle_1, draft={"visit_key": "C1-IT"},
         complete={"form": "treatment.IntrathecalTherapy", "not_done_reason": "Platelets too low for a puncture"},

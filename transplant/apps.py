@@ -7,5 +7,5 @@ class TransplantConfig(StudyAppConfig):
     name = "transplant"
     label = "transplant"
     verbose_name = _("Transplant")
-    # What this app adds to the engine's registries (trial.apps.StudyAppConfig): nothing yet.
-    contributes = ()
+    # What this app adds to the engine's registries (trial.apps.StudyAppConfig), imported at start-up.
+    contributes = ("entry", "summary", "api", "demo", "schedule")

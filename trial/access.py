@@ -107,6 +107,11 @@ def can(user, action: str, *, site: Site | int) -> bool:
     return any(action in ROLE_ACTIONS[role] for role in roles_at(user, site))
 
 
+def can_study_wide(user, action: str) -> bool:
+    """Whether a study-wide role (no site) of the user allows `action` for the whole study (e.g. the data cut-off)."""
+    return any(m.site_id is None and action in ROLE_ACTIONS[m.role] for m in memberships(user))
+
+
 def require(user, action: str, *, site: Site | int) -> None:
     """Raise PermissionDenied unless one of the user's roles allows `action` at `site`."""
     if not can(user, action, site=site):

@@ -64,12 +64,19 @@ def check_crf_field_names(app_configs=None, **kwargs) -> list[checks.CheckMessag
 
 
 def check_field_names(crf_model_list) -> list[checks.CheckMessage]:
-    from trial.crf import ENGINE_NAMES
+    from trial.crf import BASE_FIELDS, ENGINE_NAMES, Crf
+
+    def redeclared(model) -> list[str]:
+        """Base fields a CRF declares again (a chimerism `status` would replace the entry status); a one-per-patient
+        form may declare its `patient` again as a one-to-one link."""
+        return [name for name in sorted(BASE_FIELDS - {"patient", "id"})
+                if model._meta.get_field(name).creation_counter != Crf._meta.get_field(name).creation_counter]
 
     return [checks.Error(f"{model._meta.label}.{name}: the name collides with the engine's own {name!r}.",
                          hint="Rename the field (e.g. prefix it with what it is about).", obj=model, id="trial.E006")
-            for model in crf_model_list for name in model.entry_fields() + model.derived_fields()
-            if name in ENGINE_NAMES]
+            for model in crf_model_list
+            for name in [*(n for n in model.entry_fields() + model.derived_fields() if n in ENGINE_NAMES),
+                         *redeclared(model)]]
 
 
 def check_crfs_have_visits(app_configs=None, **kwargs) -> list[checks.CheckMessage]:

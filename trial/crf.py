@@ -7,6 +7,7 @@ Every CRF inherits `Crf` (audit trail, status, version, site) and changes only t
 import contextlib
 import functools
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -155,6 +156,7 @@ class Crf(models.Model):
 
     history = HistoricalRecords(inherit=True, history_change_reason_field=models.TextField(null=True))
     objects = CrfQuerySet.as_manager()
+    do_not_call_in_templates = True  # `section.model.crf_repeating` in a template reads the class, not a new record
 
     # Casebook metadata, overridden per CRF.
     crf_repeating: bool = False  # several records per patient (daily assessments, relapses, ...)
@@ -184,6 +186,9 @@ class Crf(models.Model):
     # Related rows that the form's one-line summary reads (e.g. an adverse event's CTCAE term): lists of records
     # read them in the same query, so a page costs the same queries whatever the number of records.
     crf_summary_related: tuple[str, ...] = ()
+    # A page that enters a patient's records of this form together (URL name taking the subject ID), e.g. the
+    # daily-counts grid; the casebook offers it beside the one-record form.
+    crf_series_url: str | None = None
 
     class Meta:
         abstract = True
@@ -279,7 +284,12 @@ def crf_models() -> list[type[Crf]]:
 
 
 def crf_model_by_slug(slug: str) -> type[Crf] | None:
-    return next((m for m in crf_models() if m.crf_slug() == slug), None)
+    return _models_by_slug().get(slug)
+
+
+@functools.cache
+def _models_by_slug() -> dict[str, type[Crf]]:
+    return {m.crf_slug(): m for m in crf_models()}
 
 
 # Checks that may refuse a new form for a patient (consent first, no treatment for a screen failure...).
@@ -443,17 +453,41 @@ def _missing_with_values(record: Crf) -> dict[str, str]:
         for name in record.missing if not _is_unanswered(record, name)}
 
 
+def sources_of(model: type[Crf]) -> dict[str, tuple[str, ...] | None]:
+    """The forms whose data `model`'s stored values are computed from, with the fields of each it reads (None: the
+    whole form): its `crf_derived_from` (narrowed by `crf_reads`), and the forms that record the schedule anchors its
+    visit key is matched against (a weekly assessment is keyed "W03" by its date's distance from day 0)."""
+    found: dict[str, tuple[str, ...] | None] = {label: model.crf_reads.get(label) for label in model.crf_derived_from}
+    for label, fields in visits.anchor_reads(model._meta.label).items():
+        if label not in found:
+            found[label] = fields
+        elif found[label] is not None:
+            found[label] = tuple(dict.fromkeys((*found[label], *fields)))
+    return found
+
+
 @functools.cache
 def dependents_of(model: type[Crf]) -> list[type[Crf]]:
-    """CRFs whose derived values depend, directly or through others, on `model`'s data; casebook order."""
+    """CRFs whose stored values depend, directly or through others, on `model`'s data; casebook order.
+
+    A form re-derived because of `model` changes only its derived values, so the chain goes on from it only to
+    forms that read one of those (a daily count reads the transplant's date, not the engraftment day the transplant
+    derives from the counts: saving a count re-derives the transplant, and stops there).
+    """
     found: set[type[Crf]] = set()
     frontier = [model]
     while frontier:
         source = frontier.pop()
+        label = source._meta.label
         for candidate in crf_models():
-            if source._meta.label in candidate.crf_derived_from and candidate not in found:
-                found.add(candidate)
-                frontier.append(candidate)
+            reads_from = sources_of(candidate)
+            if label not in reads_from or candidate in found:
+                continue
+            read = reads_from[label]
+            if source is not model and read is not None and not set(read) & set(source.derived_fields()):
+                continue  # it reads only what re-derivation never changes
+            found.add(candidate)
+            frontier.append(candidate)
     return sorted(found, key=lambda m: (m.crf_order, m._meta.label))
 
 
@@ -462,8 +496,9 @@ def _feeds_dependents(model: type[Crf], changed: set[str]) -> bool:
     values: some form derived from `model` reads one of them, or reads `model` whole (no `crf_reads` for it)."""
     label = model._meta.label
     for dependent in crf_models():
-        if label in dependent.crf_derived_from:
-            read = dependent.crf_reads.get(label)
+        reads_from = sources_of(dependent)
+        if label in reads_from:
+            read = reads_from[label]
             if read is None or changed & set(read):
                 return True
     return False
@@ -480,9 +515,11 @@ def rederive(record: Crf, *, user, batch: list[Crf] | None = None) -> bool:
     """
     names = record.derived_fields()
     before = [getattr(record, name) for name in names]
+    visit_before = record.visit
     _derive(record)
     record.visit = visits.visit_for(record)
-    changed = [getattr(record, name) for name in names] != before
+    # A new visit key is a change too: a follow-up keyed from registration is keyed from day 0 once transplanted.
+    changed = [getattr(record, name) for name in names] != before or record.visit != visit_before
     label = str(record._meta.verbose_name)
     if changed and record.status == CrfStatus.LOCKED:
         raise ValidationError(
@@ -512,6 +549,42 @@ def _derive(record: Crf) -> None:
         return
     with contextlib.suppress(TypeError, ValueError, ArithmeticError):
         record.derive()
+
+
+_DEFERRED: ContextVar[dict | None] = ContextVar("trial_crf_deferred_rederivation", default=None)
+
+
+@contextlib.contextmanager
+def one_rederivation():
+    """Saves made inside re-derive what depends on them once, when the block ends, instead of after each save.
+
+    For a series entered together (31 days of blood counts saved in one request): the transplant's engraftment is
+    derived once from the whole series, not 31 times. Use it inside the caller's transaction; on an error inside
+    the block nothing is re-derived and the caller rolls back.
+    """
+    if _DEFERRED.get() is not None:
+        yield
+        return
+    token = _DEFERRED.set({})
+    try:
+        yield
+        pending = _DEFERRED.get()
+    finally:
+        _DEFERRED.reset(token)
+    for (model, patient_id), (user, earliest) in pending.items():
+        _refresh_dependents(model, patient_id, user, earliest=earliest)
+
+
+def _refresh_or_defer(model: type[Crf], patient_id: int, user, earliest: object) -> None:
+    pending = _DEFERRED.get()
+    if pending is None:
+        _refresh_dependents(model, patient_id, user, earliest=earliest)
+        return
+    key = (model, patient_id)
+    if key in pending:
+        before = pending[key][1]
+        earliest = None if before is None or earliest is None else min(before, earliest)
+    pending[key] = (user, earliest)
 
 
 def _refresh_dependents(model: type[Crf], patient_id: int, user, earliest: object = None) -> None:
@@ -567,7 +640,7 @@ def rederive_patient(patient_id: int) -> int:
     changed_total = 0
     with reads.shared_reads():
         for model in crf_models():
-            if not model.derived_fields():
+            if not model.derived_fields() and not visits.anchor_reads(model._meta.label):
                 continue
             sequence = model.crf_sequence_field
             records = list(model.objects.select_for_update().select_related("patient").filter(patient_id=patient_id)
@@ -780,6 +853,7 @@ def _save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str, expect
     # The patient was read under lock above and never changes, so its existence and the one-form-per-
     # patient rule are already settled: validation skips re-checking them with two more queries.
     validate_record(target)
+    _check_stop_dates(target, before, new=changed_fields is None)
     check_reason_length(reason)
     write_record(target, user=user, reason=reason.strip())
     patient = target._state.fields_cache.get("patient")
@@ -787,10 +861,21 @@ def _save_crf(crf: Crf, *, user, data: Mapping[str, object], reason: str, expect
         delattr(patient, _NEW_PATIENT)  # it has one now, and nothing derived from it yet
     elif changed_fields is None or _feeds_dependents(model, changed_fields | {
             name for name, value in before.items() if getattr(target, name) != value}):
-        _refresh_dependents(model, target.patient_id, user, earliest=_earliest(model, target, before))
+        _refresh_or_defer(model, target.patient_id, user, _earliest(model, target, before))
     if target is not crf:
         _copy_into(crf, target)
     return crf
+
+
+def _check_stop_dates(record: Crf, before: Mapping[str, object], *, new: bool) -> None:
+    """A new or re-dated record may not lie after the patient's death or off-study date, or the data cut-off."""
+    dated = visits.record_date(record)
+    if dated is None or has_no_forms(record._state.fields_cache.get("patient")):
+        return
+    if new or before.get(dated[0]) != dated[1]:
+        errors = visits.stop_date_errors(record)
+        if errors:
+            raise ValidationError(errors, code="after_stop")
 
 
 def _refuse_if_changed_by_someone(current: Crf, opened: int) -> None:

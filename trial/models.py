@@ -56,6 +56,37 @@ class CasebookAccess(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} UTC · {self.user_id} · {self.patient_id or self.path}"
 
 
+class DataCutoff(models.Model):
+    """The study's data cut-off date, a study parameter: each setting is a new row (who, when, why), never changed.
+
+    The one in force is the latest row; an empty date lifts the cut-off. The schedule expects nothing after it and
+    no record may be dated after it (trial.visits); the reports state it.
+    """
+
+    cutoff_date = models.DateField(_("data cut-off date"), null=True, blank=True,
+                                   help_text=_("Empty: no cut-off (data entry open to today)."))
+    reason = models.TextField(_("why"), max_length=1000)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("set by"))
+    set_at = models.DateTimeField(_("set at"), auto_now_add=True)
+
+    append_only = True  # PostgreSQL trigger and database grants, as for the audit tables (trial.audit)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = _("data cut-off")
+        verbose_name_plural = _("data cut-offs")
+
+    def __str__(self) -> str:
+        return f"{self.cutoff_date or '—'} · {self.set_at:%Y-%m-%d %H:%M} UTC"
+
+    @classmethod
+    def current(cls):
+        """The cut-off date in force, or None."""
+        latest = cls.objects.order_by("-pk").values_list("cutoff_date", flat=True).first()
+        return latest
+
+
 class MissedVisit(Crf):
     """A scheduled visit that did not happen, recorded as not done with its reason (D14): never silently absent.
 

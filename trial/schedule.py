@@ -22,6 +22,7 @@ class Anchor(StrEnum):
     CYCLE_START = "cycle_start"  # indexed by cycle number
     CYCLE_END = "cycle_end"  # indexed by cycle number
     TRANSPLANT = "transplant"  # day 0 = graft infusion
+    FOLLOW_UP = "follow_up"  # day 0 once transplanted, else the date found eligible (D14: follow-up to 60 months)
 
 
 class Stop(StrEnum):

@@ -91,7 +91,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
     # The test database is a file, not shared memory: the browser tests' live server answers each request in its
     # own thread, and an in-memory database would make those threads share one connection (and its transaction).
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-db.sqlite3")}
+    # TEST_DATABASE_PATH gives one checkout two test databases, so two test runs can go side by side.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_PATH") or str(BASE_DIR / "var" / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -226,6 +227,12 @@ SPECTACULAR_SETTINGS = {
         "CtcaeGradeEnum": "treatment.models.adverse_events.CTCAE_GRADES",
         "CapdAnswerEnum": "treatment.models.toxicity.CapdChoice",
         "ResponseEnum": "treatment.models.response.Response",
+        "SexEnum": "patients.models.registration.Sex",
+        "MagicGradeEnum": "transplant.models.procedure.MagicGrade",
+        "NihSeverityEnum": "transplant.models.procedure.ChronicSeverity",
+        "NihOrganScoreEnum": "transplant.models.gvhd.OrganScore",
+        "BloodGroupEnum": "transplant.models.donor.BloodGroup",
+        "SerostatusEnum": "transplant.models.codes.Positive",
     },
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],

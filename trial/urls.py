@@ -6,7 +6,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from trial import views, visit_views
+from trial import cutoff_views, views, visit_views
 from trial.api import api_routes
 from trial.api_schema import EnglishSchemaView
 from trial.tokens import TokenLoginView, TokenLogoutAllView, TokenLogoutView
@@ -18,6 +18,7 @@ for prefix, viewset, basename in api_routes():
     router.register(prefix, viewset, basename=basename)
 
 casebook = ([
+    path("<str:subject_id>/forms/<slug:form>/", views.crf_list, name="form-list"),
     path("<str:subject_id>/forms/<slug:form>/new/", views.crf_new, name="form-new"),
     path("<str:subject_id>/forms/<slug:form>/preview/", views.crf_preview, name="form-preview"),
     path("<str:subject_id>/forms/<slug:form>/<int:pk>/", views.crf_detail, name="form"),
@@ -27,6 +28,7 @@ casebook = ([
 urlpatterns = [
     path("review/", views.data_review, name="data-review"),
     path("visits/overdue/", visit_views.overdue_list, name="overdue-visits"),
+    path("study/cutoff/", cutoff_views.data_cutoff, name="data-cutoff"),
     path("", RedirectView.as_view(pattern_name="patients:list", permanent=False)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -34,7 +36,9 @@ urlpatterns = [
     path("patients/", include(casebook)),
     path("patients/", include("patients.urls")),
     path("treatment/", include("treatment.urls")),
+    path("patients/", include("transplant.urls")),
     path("api/v1/", include(router.urls)),
+    path("api/v1/data-cutoff/", cutoff_views.DataCutoffView.as_view(), name="api-data-cutoff"),
     path("api/v1/auth/token/", TokenLoginView.as_view(), name="api-token"),
     path("api/v1/auth/logout/", TokenLogoutView.as_view(), name="api-logout"),
     path("api/v1/auth/logout-all/", TokenLogoutAllView.as_view(), name="api-logout-all"),

@@ -5,6 +5,7 @@ import contextlib
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -97,6 +98,24 @@ def crf_preview(request: HttpRequest, subject_id: str, form: str) -> HttpRespons
             and request.POST.get(f"_offer_{name}") != getattr(fresh.fields[name], "offer_key", None)]
     return render(request, "trial/_preview.html", {"derived": _derived_rows(draft), "preview": True,
                                                    "live_fields": live})
+
+
+LIST_PAGE = 100
+
+
+@login_required
+def crf_list(request: HttpRequest, subject_id: str, form: str) -> HttpResponse:
+    """Every record of one form of a patient (the patient page shows the latest few), oldest first, by pages."""
+    model = _model_or_404(form)
+    patient = visible_patient_or_404(request.user, subject_id, path=request.path)
+    records = (model.objects.visible_to(request.user).filter(patient=patient)
+               .select_related("updated_by", *model.crf_summary_related).order_by("pk"))
+    page = Paginator(records, LIST_PAGE).get_page(request.GET.get("page"))
+    may_add = (model.crf_addable and access.can(request.user, Action.ENTER_DATA, site=patient.site_id)
+               and entry_refusal(patient, model) is None and (model.crf_repeating or not page.paginator.count))
+    return render(request, "trial/crf_list.html", {
+        "patient": patient, "model": model, "page": page, "may_add": may_add,
+        "first_number": page.start_index(), "title": capfirst(str(model._meta.verbose_name_plural))})
 
 
 @login_required

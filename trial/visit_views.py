@@ -29,7 +29,7 @@ from trial.models import MissedVisit
 from trial.panels import patient_panel
 from trial.patients import log_access, patient_model, visible_patient_or_404
 from trial.schedule import State, VisitState
-from trial.visits import form_label, form_slug, overdue_visits, patient_schedule
+from trial.visits import data_cutoff, form_label, form_slug, overdue_visits, patient_schedule
 
 
 def state_label(state: State) -> str:
@@ -95,7 +95,7 @@ def overdue_list(request: HttpRequest) -> HttpResponse:
             for o in overdue_visits(patients, as_of=today)]
     return render(request, "trial/overdue_visits.html", {
         "rows": rows, "site_code": site_code, "sites": access.sites_where(request.user, Action.VIEW),
-        "may_enter": bool(may_enter), "today": today})
+        "may_enter": bool(may_enter), "today": today, "cutoff": data_cutoff()})
 
 
 class VisitStateSerializer(serializers.Serializer):

@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.apps import apps
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
+from trial import reads
 from trial.schedule import (
     Anchor,
     Expected,
@@ -28,6 +31,7 @@ from trial.schedule import (
 )
 
 UNSCHEDULED = "UNS"
+_STOPS_THAT_CLOSE_THE_CASEBOOK = (Stop.DEATH, Stop.OFF_STUDY)
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,21 @@ def form_rule(label: str) -> FormVisit | None:
     return _SCHEDULE.forms.get(label)
 
 
+def anchor_reads(label: str) -> dict[str, tuple[str, ...]]:
+    """For a form whose visit key is matched by date against expected visits: the forms recording the anchors of its
+    events, with the fields read ({"transplant.TransplantProcedure": ("transplant_date",)}); {} for other forms."""
+    rule = _SCHEDULE.forms.get(label)
+    if rule is None or rule.key or rule.key_field or not rule.date_field:
+        return {}
+    anchors = {event.anchor for event in _SCHEDULE.events if event.form == label}
+    found: dict[str, tuple[str, ...]] = {}
+    for source in _SCHEDULE.anchors:
+        if source.anchor in anchors:
+            fields = (source.date_field, *([source.index_field] if source.index_field else []), *source.when)
+            found[source.form] = tuple(dict.fromkeys((*found.get(source.form, ()), *fields)))
+    return found
+
+
 def _model(label: str) -> type[models.Model]:
     return apps.get_model(label)
 
@@ -144,15 +163,44 @@ def _anchors(patients) -> dict[int, dict[Anchor, dict[int | None, date]]]:
     return found
 
 
-def _stops(patients) -> dict[int, dict[Stop, date]]:
+def data_cutoff() -> date | None:
+    """The study's data cut-off date in force (trial.models.DataCutoff), or None when none is set."""
+    from trial.models import DataCutoff
+
+    return DataCutoff.current()
+
+
+@reads.shared("trial.DataCutoff")
+def _cutoff_for(patient_id: int | None) -> date | None:
+    return data_cutoff()
+
+
+def _closing_stops(patient_id: int | None) -> dict[Stop, date]:
+    if patient_id is None:
+        return {}
+    return _stops([patient_id], kinds=_STOPS_THAT_CLOSE_THE_CASEBOOK).get(patient_id, {})
+
+
+def _stops(patients, cutoff: date | None = None, kinds: Iterable[Stop] | None = None) -> dict[int, dict[Stop, date]]:
     found: dict[int, dict[Stop, date]] = defaultdict(dict)
     for source in _SCHEDULE.stops:
+        if kinds is not None and source.stop not in kinds:
+            continue
         rows = (_model(source.form)._base_manager.filter(**_patient_filter(patients), **source.when)
                 .exclude(**{f"{source.date_field}__isnull": True}).values_list("patient_id", source.date_field))
         for patient_id, day in rows:
             earlier = found[patient_id].get(source.stop)
             found[patient_id][source.stop] = min(day, earlier) if earlier else day
+    if cutoff is not None:
+        for patient_id in _patient_ids(patients):
+            found[patient_id][Stop.CUTOFF] = cutoff
     return found
+
+
+def _patient_ids(patients) -> list[int]:
+    if isinstance(patients, models.QuerySet):
+        return list(patients.values_list("pk", flat=True))
+    return list(patients)
 
 
 def expected_visits(patients) -> dict[int, list[Expected]]:
@@ -194,7 +242,7 @@ def schedules(patients, *, as_of: date | None = None) -> dict[int, list[VisitSta
     """The calendar of each patient (ids or a patient queryset): a fixed number of queries for any number."""
     as_of = as_of or timezone.localdate()
     expected = expected_visits(patients)
-    done, missed, stops = _done(patients), _missed(patients), _stops(patients)
+    done, missed, stops = _done(patients), _missed(patients), _stops(patients, data_cutoff())
     return {patient_id: visit_states(visits, done=done.get(patient_id, {}), missed=missed.get(patient_id, {}),
                                      stops=stops.get(patient_id, {}), as_of=as_of)
             for patient_id, visits in expected.items()}
@@ -217,6 +265,67 @@ def overdue_visits(patients: models.QuerySet, *, as_of: date | None = None) -> l
              for patient_id, states in schedules(patients, as_of=as_of).items() if patient_id in by_id
              for state in states if state.state == State.OVERDUE]
     return sorted(found, key=lambda o: (o.visit.window_end, o.patient.subject_id, o.visit.key))
+
+
+# ---- Dates that the stops bound -------------------------------------------------------------------------------
+def _shared_closing_stops(patient_id: int | None) -> dict[Stop, date]:
+    """The patient's death and off-study dates, read once per re-derivation or series pass (trial.reads)."""
+    labels = tuple(source.form for source in _SCHEDULE.stops if source.stop in _STOPS_THAT_CLOSE_THE_CASEBOOK)
+    return reads.shared(*labels)(_closing_stops)(patient_id)
+
+
+def record_date(record) -> tuple[str, date] | None:
+    """The record's own date (its form's schedule date field) as (field name, date), or None."""
+    rule = _SCHEDULE.forms.get(record._meta.label)
+    if rule is None or not rule.date_field:
+        return None
+    day = getattr(record, rule.date_field)
+    return (rule.date_field, day) if day is not None else None
+
+
+def stop_date_errors(record) -> dict[str, str]:
+    """D14 and the data cut-off: no record is dated after the patient's death or off-study date (the death and
+    off-study forms themselves excepted), nor after the study's data cut-off. Recorded data stay correctable."""
+    dated = record_date(record)
+    if dated is None:
+        return {}
+    name, day = dated
+    label = capfirst(record._meta.get_field(name).verbose_name)
+    cutoff = _cutoff_for(record.patient_id)
+    if cutoff is not None and day > cutoff:
+        return {name: _("%(field)s: %(date)s is after the study's data cut-off date (%(cutoff)s); nothing after it "
+                        "is recorded.") % {"field": label, "date": day.isoformat(), "cutoff": cutoff.isoformat()}}
+    closing = {source.form for source in _SCHEDULE.stops if source.stop in _STOPS_THAT_CLOSE_THE_CASEBOOK}
+    if record._meta.label in closing:
+        return {}
+    stops = _shared_closing_stops(record.patient_id)
+    for stop, what in ((Stop.DEATH, _("the patient's death")), (Stop.OFF_STUDY, _("the patient went off study"))):
+        if stop in stops and day > stops[stop]:
+            return {name: _("%(field)s: %(date)s is after %(what)s (%(stop)s); no record is dated later. Correct the "
+                            "date, or the date on that form.") % {
+                "field": label, "date": day.isoformat(), "what": what, "stop": stops[stop].isoformat()}}
+    return {}
+
+
+def latest_recorded_date(patient_id: int, *, exclude: frozenset[str] = frozenset()) -> tuple[date, str] | None:
+    """The patient's latest record date over every scheduled form's date field (one query), with the form's name."""
+    selects, params = [], []
+    quote = connection.ops.quote_name
+    for label, rule in sorted(_SCHEDULE.forms.items()):
+        if not rule.date_field or label in exclude:
+            continue
+        model = _model(label)
+        table, column = quote(model._meta.db_table), quote(model._meta.get_field(rule.date_field).column)
+        patient = quote(model._meta.get_field("patient").column)
+        # identifiers from model metadata, quoted; the patient id is a bound parameter
+        selects.append(f"SELECT MAX({column}), %s FROM {table} WHERE {patient} = %s")  # noqa: S608
+        params += [label, patient_id]
+    if not selects:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(selects), params)
+        rows = [(models.DateField().to_python(day), label) for day, label in cursor.fetchall() if day is not None]
+    return max(rows) if rows else None
 
 
 def form_label(form: str) -> str:

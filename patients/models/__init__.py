@@ -7,7 +7,8 @@ from patients.models.consent import Consent
 from patients.models.diagnosis import DiagnosisHistory, Relapse
 from patients.models.eligibility import Eligibility
 from patients.models.registration import AgeGroup, Patient, Registration, Sex, SubjectNumber
-from patients.models.vital import CauseOfDeath, Death
+from patients.models.vital import CauseOfDeath, Death, FollowUp, OffStudy
 
-__all__ = ["AgeGroup", "Baseline", "CauseOfDeath", "Consent", "Death", "DiagnosisHistory", "Eligibility", "Patient",
+__all__ = ["AgeGroup", "Baseline", "CauseOfDeath", "Consent", "Death", "DiagnosisHistory", "Eligibility", "FollowUp",
+           "OffStudy", "Patient",
            "Registration", "Relapse", "Sex", "SubjectNumber", "YesNo"]

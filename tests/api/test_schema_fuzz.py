@@ -17,9 +17,10 @@ from typing import NamedTuple
 
 import pytest
 import schemathesis
+from django.contrib.auth import get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.signals import got_request_exception, request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.utils import translation
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
@@ -34,8 +35,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from patients.services import register_patient
+from sites.models import Membership, Role, Site
 from tests import enrollment as build
-from tests import treatment_forms as treatment
+from tests import transplant_forms as transplant
+from tests.conftest import PASSWORD, REGISTRATION
+from trial.access import forget_memberships
 from trial.crf import crf_models
 from trial.wsgi import application
 
@@ -91,19 +96,40 @@ class Records(NamedTuple):
     forms: dict  # form slug → (model, pk of the enrolled patient's record)
 
 
-@pytest.fixture
-def records(coordinator, registration_a, register, site_a) -> Records:
-    patient = registration_a.patient
-    build.enroll(coordinator, patient)
-    treatment.every_form(coordinator, patient)
-    forms = {}
-    for model in crf_models():
-        record = model.objects.filter(patient=patient).order_by("pk").first()
-        assert record is not None, f"no {model.crf_slug()} record to fuzz against"
-        forms[model.crf_slug()] = (model, record.pk)
-    newcomer = register(coordinator, site_a, initials="XYZ", date_of_birth=date(2013, 1, 2)).patient
-    build.consent(coordinator, newcomer)
-    return Records(patient.subject_id, newcomer.subject_id, forms)
+class Study(NamedTuple):
+    users: dict  # role fixture name → user
+    records: Records
+
+
+@pytest.fixture(scope="module")
+def study(django_db_setup, django_db_blocker) -> Study:
+    """The fuzzed study — a site, a coordinator and a data manager, a patient with a record of every CRF (built
+    through the one save path) and a newcomer — built once per test process, inside a transaction rolled back when
+    the module ends. Each test runs in a savepoint of it and rolls back to it (as Django's TestCase.setUpTestData),
+    so no case sees another's changes. Its names (site MX09, users fuzz.*) are apart from the other tests'."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        site = Site.objects.create(code="MX09", name="Hospital Fuzz", city="Ciudad de México")
+        users = {}
+        for name, role, at in (("coordinator", Role.COORDINATOR, site), ("data_manager", Role.DATA_MANAGER, None)):
+            users[name] = get_user_model().objects.create_user(username=f"fuzz.{name}", password=PASSWORD)
+            Membership.objects.create(user=users[name], role=role, site=at)
+        coordinator = users["coordinator"]
+        patient = register_patient(user=coordinator, site=site, data=dict(REGISTRATION),
+                                   confirm_not_duplicate=True).patient
+        build.enroll(coordinator, patient)
+        transplant.one_of_each(coordinator, patient)
+        forms = {}
+        for model in crf_models():
+            record = model.objects.filter(patient=patient).order_by("pk").first()
+            assert record is not None, f"no {model.crf_slug()} record to fuzz against"
+            forms[model.crf_slug()] = (model, record.pk)
+        newcomer = register_patient(user=coordinator, site=site, confirm_not_duplicate=True, data={
+            **REGISTRATION, "initials": "XYZ", "date_of_birth": date(2013, 1, 2)}).patient
+        build.consent(coordinator, newcomer)
+        for user in users.values():
+            forget_memberships(user)
+        yield Study(users, Records(patient.subject_id, newcomer.subject_id, forms))
+        transaction.set_rollback(True)
 
 
 def _steer(case, records: Records) -> None:
@@ -150,10 +176,10 @@ def _validate(case, response, checks, server_errors: list[str]) -> None:
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, print_blob=False,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
-def test_api_matches_its_schema(case, role, request, records, server_errors):
+def test_api_matches_its_schema(case, role, study, server_errors):
     """M7: per role, generated requests never get a 5xx and every response matches the documented schema."""
-    headers = _auth(request.getfixturevalue(role))
-    _steer(case, records)
+    headers = _auth(study.users[role])
+    _steer(case, study.records)
     server_errors.clear()
     response = case.call(headers=headers)
     _validate(case, response, CHECKS, server_errors)

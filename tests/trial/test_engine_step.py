@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import translation
 
 from patients.models import Baseline, DiagnosisHistory
@@ -15,7 +15,7 @@ from tests import treatment_forms as treatment
 from treatment.models import CrsAssessment, IcansAssessment
 from trial import events
 from trial.checks import check_field_names
-from trial.crf import CrfStatus, StaleEdit, change_status, crf_models, save_crf
+from trial.crf import Crf, CrfStatus, StaleEdit, change_status, crf_models, save_crf
 
 pytestmark = pytest.mark.django_db
 
@@ -225,6 +225,10 @@ class _CollidingForm:
     class _meta:  # noqa: N801 - mirrors Django's Model._meta
         label = "trial.Colliding"
 
+        @staticmethod
+        def get_field(name: str):
+            return Crf._meta.get_field(name)  # the engine's own fields, as every CRF inherits them
+
     @staticmethod
     def entry_fields() -> list[str]:
         return ["reason", "reason_detail"]
@@ -234,10 +238,34 @@ class _CollidingForm:
         return ["visit_count"]
 
 
+class _RedeclaredStatusForm(_CollidingForm):
+    """Stands for a CRF that declares a derived `status` of its own (a chimerism status once did): it would replace
+    the engine's entry status, and neither entry_fields() nor derived_fields() would show it."""
+
+    class _meta:  # noqa: N801
+        label = "trial.Redeclared"
+
+        @staticmethod
+        def get_field(name: str):
+            if name == "status":
+                return models.CharField("chimerism", max_length=8, blank=True, editable=False)
+            return Crf._meta.get_field(name)
+
+    @staticmethod
+    def entry_fields() -> list[str]:
+        return ["sample_date"]
+
+
 def test_a_field_named_like_the_engines_reason_is_refused_at_start_up():
     errors = check_field_names([_CollidingForm])
     assert [(e.id, e.msg) for e in errors] == [
         ("trial.E006", "trial.Colliding.reason: the name collides with the engine's own 'reason'.")]
+
+
+def test_a_form_that_declares_the_engines_status_again_is_refused_at_start_up():
+    errors = check_field_names([_RedeclaredStatusForm])
+    assert [(e.id, e.msg) for e in errors] == [
+        ("trial.E006", "trial.Redeclared.status: the name collides with the engine's own 'status'.")]
 
 
 def test_rederive_brings_stored_values_to_the_current_rules_with_an_audit_record(coordinator, data_manager,

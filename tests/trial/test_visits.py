@@ -85,9 +85,12 @@ def test_a_second_cycle_gets_its_own_keys(treated, coordinator):
 
 
 def test_the_calendar_of_a_treated_patient_shows_what_was_done_and_when(treated):
-    states = {(s.key, s.form): s for s in patient_schedule(treated, as_of=date(2020, 6, 30))}
+    every = {(s.key, s.form): s for s in patient_schedule(treated, as_of=date(2020, 6, 30))}
+    states = {ident: s for ident, s in every.items() if ident[1] != "patients.FollowUp"}
     assert {key for key, _form in states} == {"SCR", "DEB", "C1", "C1-IT", "C1-RESP"}
     assert all(s.state == State.DONE for s in states.values())
+    # followed up every 3 months from enrollment (eligible 2020-03-12) until a transplant: the first is due
+    assert every[("FU01", "patients.FollowUp")].state == State.DUE
     intrathecal = states[("C1-IT", "treatment.IntrathecalTherapy")]
     assert (intrathecal.done_on, intrathecal.timing) == (date(2020, 4, 30), Timing.ON_TIME)
     assert (intrathecal.window_start, intrathecal.window_end) == IT_WINDOW
