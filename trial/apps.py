@@ -20,6 +20,8 @@ class TrialConfig(AppConfig):
         checks.register(check_crf_field_names)
         checks.register(check_crfs_have_visits)
         post_migrate.connect(install_append_only_triggers, sender=self, dispatch_uid="trial_append_only_audit")
+        import trial.quality.generic  # noqa: F401  the rules that hold for every form
+        import trial.quality.hooks  # noqa: F401  a patient's re-check after each save
         import trial.visit_views  # noqa: F401  the visit calendar on the patient page (trial.panels)
 
 
@@ -35,6 +37,7 @@ class StudyAppConfig(AppConfig):
         "demo"      demo steps (trial.demo.demo_step)
         "schedule"  visits, anchors and stops (trial.visits.contribute)
         "quality"   data-quality rules (trial.quality)
+        "notify"    listeners of saved records that notify people (trial.events.on_record_saved)
 
     They are imported once, in ready(), in the order given; nothing else imports them for their side effects.
     A declared module that does not exist, or that fails to import, stops start-up (system check trial.E007

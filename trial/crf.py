@@ -328,7 +328,8 @@ def write_record(record: Crf, *, user, reason: str | None) -> None:
     hook (trial.events) fires once the transaction commits.
     """
     record.version = (record.version or 0) + 1
-    if record.pk is None:
+    created = record.pk is None
+    if created:
         record.created_by = user
     record.updated_by = user
     record._history_user = user
@@ -336,6 +337,7 @@ def write_record(record: Crf, *, user, reason: str | None) -> None:
     record.save()
     reads.forget(record._meta.label)
     events.patient_changed(record.patient_id)
+    events.record_saved(record, changed=frozenset(record.crf_changed), created=created)
 
 
 def write_records(records: list[Crf], *, user, reason: str) -> None:

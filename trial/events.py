@@ -40,3 +40,29 @@ def patient_changed(patient_id: int) -> None:
 
     announce.trial_patient_id = patient_id
     transaction.on_commit(announce, robust=True)
+
+
+RecordListener = Callable[[object, frozenset[str], bool], None]
+_RECORD_LISTENERS: dict[str, list[RecordListener]] = {}
+
+
+def on_record_saved(label: str) -> Callable[[RecordListener], RecordListener]:
+    """Decorator: call `listener(record, changed_fields, created)` after each committed save of a `label` record
+    (e.g. a serious adverse event notifies the site's investigators)."""
+
+    def register(listener: RecordListener) -> RecordListener:
+        found = _RECORD_LISTENERS.setdefault(label, [])
+        if listener not in found:
+            found.append(listener)
+        return listener
+
+    return register
+
+
+def record_saved(record, *, changed: frozenset[str], created: bool) -> None:
+    """Announce, on commit, that `record` was saved with `changed` entry fields."""
+    listeners = _RECORD_LISTENERS.get(record._meta.label)
+    if not listeners:
+        return
+    for listener in listeners:
+        transaction.on_commit(lambda listener=listener: listener(record, changed, created), robust=True)

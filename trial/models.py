@@ -134,3 +134,14 @@ class MissedVisit(Crf):
             raise ValidationError({"visit_key": _("%(visit)s · %(form)s was done on %(date)s: it cannot also be "
                                                   "recorded as not done.") % {
                 "visit": self.visit_key, "form": form_label(self.form), "date": state.done_on.isoformat()}})
+
+
+# Queries, data-quality runs and notifications live with the data-quality engine (trial.quality).
+from trial.quality.models import (  # noqa: E402, F401
+    Notification,
+    NotificationPreference,
+    PendingCheck,
+    QualityRun,
+    Query,
+    QueryEvent,
+)

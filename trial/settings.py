@@ -248,16 +248,46 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Longer than the longest job, so an unacknowledged job is not handed out twice while it runs.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)}
+# With the broker down a save must not wait: one quick retry, then the re-check waits in trial.PendingCheck.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "nightly-audit-trail-check": {
         "task": "trial.tasks.check_audit_trail",
         "schedule": crontab(hour=2, minute=0),
     },
+    "nightly-data-quality-run": {
+        "task": "trial.tasks.run_quality_checks",
+        "schedule": crontab(hour=1, minute=0),
+    },
+    "pending-data-quality-rechecks": {
+        "task": "trial.tasks.recheck_pending",
+        "schedule": crontab(minute="*/10"),
+    },
+    "daily-notification-digests": {
+        "task": "trial.tasks.send_notification_digests",
+        "schedule": crontab(hour=12, minute=0),  # 06:00 in Mexico City
+    },
 }
+# Each committed save queues a re-check of the patient's data (trial.quality.hooks).
+QUALITY_CHECK_ON_SAVE = env_bool("QUALITY_CHECK_ON_SAVE", True)
+# Patients checked per transaction by a data-quality run (a killed worker loses at most one chunk's work).
+QUALITY_CHUNK_SIZE = env_int("QUALITY_CHUNK_SIZE", 500)
 
 STUDY_NAME = env_str("STUDY_NAME", "BLINA-HSCT-MX")
+
+# Notifications by email: printed to the console in the embedded default; SMTP when EMAIL_HOST is set.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                 else "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "edc@localhost")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -345,3 +345,19 @@ def form_slug(form: str) -> str:
 
 # A visit recorded as not done carries the key of the visit it stands for.
 contribute(forms=[FormVisit("trial.MissedVisit", key_field="visit_key")])
+
+
+# ---- For the data-quality rules (trial.quality.generic) --------------------------------------------------------
+def dated_forms() -> list[tuple[str, str]]:
+    """(form label, date field) of every scheduled form that records a date of its own."""
+    return sorted((label, rule.date_field) for label, rule in _SCHEDULE.forms.items() if rule.date_field)
+
+
+def closing_stop_forms() -> set[str]:
+    """The forms that close a casebook (death, off-study): records dated after them are errors, not they."""
+    return {source.form for source in _SCHEDULE.stops if source.stop in _STOPS_THAT_CLOSE_THE_CASEBOOK}
+
+
+def closing_stops(patients) -> dict[int, dict[Stop, date]]:
+    """Each patient's death and off-study dates (one query per stop form)."""
+    return _stops(patients, kinds=_STOPS_THAT_CLOSE_THE_CASEBOOK)
