@@ -31,6 +31,7 @@ from patients.services import register_patient  # noqa: E402
 from tests import enrollment as build  # noqa: E402
 from treatment.models import Debulking  # noqa: E402
 from trial.crf import save_crf  # noqa: E402
+from trial.quality.engine import check_patients  # noqa: E402
 
 
 def per_call(label: str, n: int, work) -> None:
@@ -87,7 +88,8 @@ def main(n: int) -> None:
         page(client, f"/patients/{patients[0].subject_id}/", "patient page (enrolled, with treatment section)")
         page(client, "/patients/screening-log/", f"screening log ({n} patients)")
         page(client, "/patients/", "patient list (50 per page)")
-        page(client, "/review/", "data review (every CRF scanned for soft-range values)")
+        check_patients([p.pk for p in patients])  # the data-quality run opens the queries the list shows
+        page(client, "/quality/queries/?status=open", "open queries (first page)")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ CRS days in date order. Prints
     correction of the last day; the ratio (a)/(b) (target <= 5x), the rows re-derived (from the audit rows
     added) and the statements per re-derived row, ((a) - (b)) / (days - 1) (target <= 3);
   - the queries of the patient page with 1 and with 30 adverse events;
-  - time and queries of the patient page with its treatment summary, the adverse-event form and Data review
+  - time and queries of the patient page with its treatment summary, the adverse-event form and the list of open queries
     with rule flags, for N treated patients.
 
 Runs in a scratch test database it creates and drops (set DATABASE_URL for PostgreSQL):
@@ -41,6 +41,7 @@ from tests import enrollment as build  # noqa: E402
 from tests import treatment_forms as treatment  # noqa: E402
 from treatment.models import CrsAssessment, CtcaeTerm  # noqa: E402
 from trial.crf import save_crf  # noqa: E402
+from trial.quality.engine import check_patients  # noqa: E402
 
 CYCLE_START = date(2020, 3, 20)
 SERIES_DAYS = (7, 28, 56)
@@ -210,7 +211,8 @@ def main(n: int, repeat: int, warmup: int) -> None:
         adverse_event_page(user, site, client)
         page(client, f"/patients/{patients[0].subject_id}/", "patient page with the treatment summary")
         page(client, f"/patients/{patients[0].subject_id}/forms/adverseevent/new/", "new adverse event (837 terms)")
-        page(client, "/review/", f"data review ({n} treated patients)")
+        check_patients([p.pk for p in patients])  # the data-quality run opens the queries the list shows
+        page(client, "/quality/queries/?status=open", f"open queries ({n} treated patients, first page)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def foreign_records(registration_a, coordinator):
-    """Every kind of CRF of one site-A patient (with a soft-range value, which the data review lists)."""
+    """Every kind of CRF of one site-A patient (with a soft-range value, which the data-quality rules query)."""
     patient = registration_a.patient
     build.enroll(coordinator, patient, wbc_per_ul=400_000)
     transplant.one_of_each(coordinator, patient)
@@ -21,13 +21,35 @@ def foreign_records(registration_a, coordinator):
     assert all(records), "every CRF model has a record of the foreign patient"
     return records
 
+
+@pytest.fixture
+def foreign_work(registration_a, foreign_records, monitor, site_a):
+    """Site A's queries (one a rule's, one a monitor's) and a data-quality run of site A."""
+    from trial.quality.engine import check_patients
+    from trial.quality.models import QualityRun, Query
+    from trial.quality.workflow import open_query
+
+    check_patients([registration_a.patient_id])
+    assert Query.objects.filter(rule="QC-001").exists()
+    query = open_query(monitor, patient=registration_a.patient, text="Please check the white-cell count.")
+    return {"query": query.pk, "run": QualityRun.objects.create(scope="site", site=site_a).pk}
+
+
+def _object_pk(route, record, work: dict):
+    """The primary key a route names: a query's, a run's, or the record's."""
+    if route.name == "quality:query" or route.name.startswith("query-"):
+        return work["query"]
+    if route.name.startswith("quality-run-"):
+        return work["run"]
+    return record.pk
+
 ANONYMOUS_ALLOWED = {"login", "logout", "api-token", "healthz"}
 # Parameters that name reference data (the same for every site), never a site's object: a CTCAE term's code.
 REFERENCE_PARAMS = {"meddra_code"}
 
 
-def _url(route, foreign) -> str | None:
-    values = {"subject_id": foreign.patient.subject_id, "form": foreign.crf_slug(), "pk": foreign.pk,
+def _url(route, foreign, pk=None) -> str | None:
+    values = {"subject_id": foreign.patient.subject_id, "form": foreign.crf_slug(), "pk": pk or foreign.pk,
               "format": "json", "meddra_code": 10016288}
     try:
         return reverse(route.name, kwargs={p: values[p] for p in route.params})
@@ -42,7 +64,7 @@ def test_the_walk_finds_the_casebook_and_the_api():
 
 
 def test_an_outsider_gets_404_on_every_route_that_names_another_sites_object(client, registration_a, outsider,
-                                                                           foreign_records):
+                                                                           foreign_records, foreign_work):
     client.force_login(outsider)
     checked = set()
     for route in study_routes():
@@ -51,7 +73,7 @@ def test_an_outsider_gets_404_on_every_route_that_names_another_sites_object(cli
         for record in foreign_records if "form" in route.params or route.name.startswith("crf-") else [registration_a]:
             if route.name.startswith("crf-") and not route.name.startswith(f"crf-{record.crf_slug()}-"):
                 continue
-            url = _url(route, record)
+            url = _url(route, record, _object_pk(route, record, foreign_work))
             assert url is not None, f"cannot build {route.name} {route.pattern}"
             for method in ("get", "post"):
                 response = getattr(client, method)(url)
@@ -62,7 +84,8 @@ def test_an_outsider_gets_404_on_every_route_that_names_another_sites_object(cli
     assert {slug for _, slug in checked} == {m.crf_slug() for m in crf_models()}
 
 
-def test_list_routes_show_nothing_of_another_site(client, registration_a, registration_b, outsider, foreign_records):
+def test_list_routes_show_nothing_of_another_site(client, registration_a, registration_b, outsider, foreign_records,
+                                                 foreign_work):
     client.force_login(outsider)
     foreign_id = registration_a.patient.subject_id.encode()
     own_id = registration_b.patient.subject_id.encode()

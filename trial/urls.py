@@ -9,11 +9,14 @@ from rest_framework.routers import DefaultRouter
 from trial import cutoff_views, views, visit_views
 from trial.api import api_routes
 from trial.api_schema import EnglishSchemaView
+from trial.quality import api as quality_api
 from trial.tokens import TokenLoginView, TokenLogoutAllView, TokenLogoutView
 
 router = DefaultRouter()
 router.register("schedule", visit_views.PatientScheduleViewSet, basename="patient-schedule")
 router.register("overdue-visits", visit_views.OverdueVisitViewSet, basename="overdue-visits")
+router.register("queries", quality_api.QueryViewSet, basename="query")
+router.register("quality-runs", quality_api.QualityRunViewSet, basename="quality-run")
 for prefix, viewset, basename in api_routes():
     router.register(prefix, viewset, basename=basename)
 
@@ -26,7 +29,7 @@ casebook = ([
 ], "casebook")
 
 urlpatterns = [
-    path("review/", views.data_review, name="data-review"),
+    path("quality/", include("trial.quality.urls")),
     path("visits/overdue/", visit_views.overdue_list, name="overdue-visits"),
     path("study/cutoff/", cutoff_views.data_cutoff, name="data-cutoff"),
     path("", RedirectView.as_view(pattern_name="patients:list", permanent=False)),

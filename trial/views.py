@@ -27,13 +27,13 @@ from trial.crf import (
     available_transitions,
     change_status,
     crf_model_by_slug,
-    crf_models,
     entry_refusal,
     save_crf,
 )
 from trial.forms import attach_errors, form_class_for
 from trial.patients import visible_patient_or_404
-from trial.ranges import queryset_findings, record_findings
+from trial.quality.views import raise_url, record_queries
+from trial.ranges import record_findings
 
 
 def _model_or_404(slug: str) -> type[Crf]:
@@ -213,7 +213,7 @@ def crf_detail(request: HttpRequest, subject_id: str, form: str, pk: int) -> Htt
         crf_form = form_class(instance=crf, editable=can_edit)
     return render(request, "trial/crf_form.html", {
         "patient": patient, "model": model, "form": crf_form, "crf": crf, "can_edit": can_edit,
-        "verbose_name": model._meta.verbose_name, "stale": stale,
+        "verbose_name": model._meta.verbose_name, "stale": stale, **_queries_on_form(request.user, crf, crf_form),
         "derived": _derived_rows(crf),
         "transitions": available_transitions(crf, request.user),
         "history": history_entries(crf),
@@ -246,24 +246,21 @@ def crf_transition(request: HttpRequest, subject_id: str, form: str, pk: int) ->
     return redirect(crf_url(crf))
 
 
-@login_required
-def data_review(request: HttpRequest) -> HttpResponse:
-    """For review by the study team: values outside their expected (soft) range, stored as typed, and what the
-    study's rules flag on recorded data (typed grades contradicting computed ones, late reports, windows)."""
-    if not access.is_study_member(request.user):
-        raise PermissionDenied
-    findings, flags = [], []
-    for model in crf_models():
-        queryset = (model.objects.visible_to(request.user)
-                    .select_related("patient", "site", *model.crf_summary_related))
-        findings.extend(queryset_findings(queryset))
-        flagged = model.review_filter()
-        if flagged is not None:
-            for record in queryset.filter(flagged):
-                flags.extend(record.review_flags())
-    findings.sort(key=lambda f: (f.record.patient.subject_id, f.record.crf_order, f.field))
-    flags.sort(key=lambda f: (f.record.patient.subject_id, f.record.crf_order, f.record.pk, f.field))
-    return render(request, "trial/data_review.html", {"findings": findings, "flags": flags})
+def _queries_on_form(user, crf: Crf, crf_form) -> dict:
+    """The record's queries next to their fields (the rest above the form), and where to raise one."""
+    by_field = record_queries(user, crf)
+    on_form = []
+    for name, queries in by_field.items():
+        if name and name in crf_form.fields:
+            crf_form.fields[name].queries = queries
+        else:
+            on_form += queries
+    may_raise = access.can(user, Action.RAISE_QUERY, site=crf.site_id)
+    if may_raise:
+        for name, field in crf_form.fields.items():
+            if name in type(crf).entry_fields():
+                field.raise_url = raise_url(crf, name)
+    return {"form_queries": on_form, "raise_form_url": raise_url(crf) if may_raise else ""}
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -70,14 +70,6 @@ def flagged(coordinator, on_cycle_1):
     return patient
 
 
-FLAG_WORDING = [
-    pytest.param("Prescribed 17.6 µg/day for days 8–28 is +10.6 % from the planned 15.9 µg/day (more than 10 %).",
-                 id="dose deviation"),
-    pytest.param("Reported Grade 2; computed from the recorded findings: Grade 1. The computed value is the one "
-                 "stored.", id="confirmed disagreement"),
-    pytest.param("after the site became aware (limit 24 hours).", id="late serious adverse event"),
-    pytest.param("Given 24 days after the end of cycle 1; expected 7 to 21 days after it.", id="intrathecal window"),
-]
 
 
 def _api_post(client, form: str, body: dict):
@@ -224,38 +216,52 @@ def test_the_api_refuses_an_unconfirmed_disagreement_naming_reported_grade(api_c
     assert (confirmed.json()["crs_grade"], confirmed.json()["reported_grade"]) == (2, 3)
 
 
-# ---- Data review -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("wording", FLAG_WORDING)
-def test_data_review_lists_the_treatment_flags_for_a_data_manager(client, data_manager, flagged, wording):
+# ---- The review flags become queries ----------------------------------------------------------------------
+FLAG_QUERIES = [
+    pytest.param("TRT-001", "treatment.BlinatumomabCycle", "prescribed_full_ug_day", "+10.6 %", id="dose deviation"),
+    pytest.param("QC-002", "treatment.CrsAssessment", "reported_grade", "recorded Grade 2",
+                 id="confirmed disagreement"),
+    pytest.param("TRT-011", "treatment.AdverseEvent", "aware_at", "24 hours", id="late serious adverse event"),
+    pytest.param("TRT-010", "treatment.IntrathecalTherapy", "administration_date", "24 days after the end of cycle 1",
+                 id="intrathecal window"),
+]
+
+
+@pytest.fixture
+def flag_queries(flagged):
+    from trial.quality.engine import check_patients
+
+    check_patients([flagged.pk], today=date(2020, 5, 12))
+    return flagged
+
+
+@pytest.mark.parametrize(("code", "form", "field", "wording"), FLAG_QUERIES)
+def test_each_treatment_flag_opens_a_query_the_data_manager_sees_in_the_list(client, data_manager, flag_queries,
+                                                                           code, form, field, wording):
+    from trial.quality.models import Query
+
+    query = Query.objects.get(patient=flag_queries, rule=code, form=form)
+    assert query.field == field and wording in query.text_en
     client.force_login(data_manager)
-    page = client.get(reverse("data-review")).content.decode()
-    flags = page.split("</title>")[1].split('id="rule-flags"')[1].split("</table>")[0]
-    row = next((r for r in flags.split("<tr>") if wording in r), None)
-    assert row is not None, wording
-    assert flagged.subject_id in row
+    page = client.get(reverse("quality:queries"), {"status": "open", "rule": code}).content.decode()
+    row = page.split(f'href="/quality/queries/{query.pk}/"')[1].split("</tr>")[0]
+    assert flag_queries.subject_id in row and wording in row
 
 
-@pytest.mark.parametrize("wording", FLAG_WORDING)
-def test_a_coordinator_of_the_same_site_sees_the_flags_too(client, coordinator, flagged, wording):
+@pytest.mark.parametrize(("code", "form", "field", "wording"), FLAG_QUERIES)
+def test_a_coordinator_of_the_same_site_sees_the_queries_too(client, coordinator, flag_queries, code, form, field,
+                                                             wording):
     client.force_login(coordinator)
-    assert wording in client.get(reverse("data-review")).content.decode()
+    assert wording in client.get(reverse("quality:queries"), {"rule": code}).content.decode()
 
 
-def test_a_coordinator_of_another_site_sees_none_of_the_flags(client, outsider, flagged):
+def test_a_coordinator_of_another_site_sees_none_of_the_queries(client, outsider, flag_queries):
     client.force_login(outsider)
-    page = client.get(reverse("data-review")).content.decode()
-    assert flagged.subject_id not in page
-    for wording in FLAG_WORDING:
-        assert wording.values[0] not in page
-    assert "Nothing flagged." in page
-
-
-def test_data_review_renders_the_flags_once_in_the_body_and_a_plain_title(client, data_manager, flagged):
-    client.force_login(data_manager)
-    page = client.get(reverse("data-review")).content.decode()
-    title = re.search(r"<title>(.*?)</title>", page, re.DOTALL).group(1)
-    assert title == "Data review · EDC"
-    assert page.count('id="rule-flags"') == 1
+    page = client.get(reverse("quality:queries")).content.decode()
+    assert flag_queries.subject_id not in page
+    for flag in FLAG_QUERIES:
+        assert flag.values[3] not in page
+    assert "No query matches these filters." in page
 
 
 # ---- Adverse event form page -----------------------------------------------------------------------------
