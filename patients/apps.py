@@ -8,4 +8,4 @@ class PatientsConfig(StudyAppConfig):
     label = "patients"
     verbose_name = _("Patients and enrollment")
     # What this app adds to the engine's registries (trial.apps.StudyAppConfig), imported at start-up.
-    contributes = ("entry", "forms", "api", "demo", "schedule")
+    contributes = ("entry", "forms", "api", "demo", "schedule", "quality")

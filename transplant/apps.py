@@ -8,4 +8,4 @@ class TransplantConfig(StudyAppConfig):
     label = "transplant"
     verbose_name = _("Transplant")
     # What this app adds to the engine's registries (trial.apps.StudyAppConfig), imported at start-up.
-    contributes = ("entry", "summary", "api", "demo", "schedule")
+    contributes = ("entry", "summary", "api", "demo", "schedule", "quality")

@@ -8,4 +8,4 @@ class TreatmentConfig(StudyAppConfig):
     label = "treatment"
     verbose_name = _("Treatment")
     # What this app adds to the engine's registries (trial.apps.StudyAppConfig), imported at start-up.
-    contributes = ("forms", "summary", "api", "demo", "schedule")
+    contributes = ("forms", "summary", "api", "demo", "schedule", "quality", "notify")

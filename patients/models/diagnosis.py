@@ -172,7 +172,7 @@ class DiagnosisHistory(Crf):
         if self.cytogenetics != Cytogenetics.OTHER and self.cytogenetics_other:
             errors["cytogenetics_other"] = _("Only for the main finding “Other”: clear this field.")
         if self.diagnosis_date and self.latest_relapse_date:
-            first = self.relapses()[0].relapse_date
+            first = min(r.relapse_date for r in self.relapses() if r.relapse_date)  # a draft may have no date yet
             if first <= self.diagnosis_date:
                 errors.setdefault("diagnosis_date", _(
                     "Initial diagnosis date: %(value)s is not before the first relapse (%(relapse)s).") % {

@@ -11,6 +11,7 @@ from patients.models import Baseline, Consent, DiagnosisHistory, Eligibility, Re
 from tests import enrollment as build
 from treatment.models import Debulking
 from trial.crf import RECOMPUTED_REASON, CrfStatus, change_status, save_crf
+from trial.quality.engine import check_patients
 
 pytestmark = pytest.mark.django_db
 
@@ -72,6 +73,17 @@ def test_withdrawal_needs_its_reason_and_cannot_precede_consent(coordinator, reg
     with pytest.raises(ValidationError) as refused:
         build.consent(coordinator, registration_a.patient, withdrawal_date=date(2020, 3, 1))
     assert set(refused.value.message_dict) == {"withdrawal_date", "withdrawal_reason"}
+
+
+def test_a_draft_relapse_without_its_date_yet_is_saved_beside_a_dated_one(coordinator, registration_a):
+    """A draft saves what was typed: the diagnosis's check of the first relapse skips a relapse with no date."""
+    patient = registration_a.patient
+    build.consent(coordinator, patient)
+    build.diagnosis(coordinator, patient)
+    build.relapse(coordinator, patient, date(2017, 8, 1))
+    draft = save_crf(Relapse(patient=patient), user=coordinator, data={"relapse_site": "isolated_bm"})
+    assert draft.pk and draft.relapse_date is None and draft.status == CrfStatus.DRAFT
+    assert DiagnosisHistory.objects.get(patient=patient).relapse_count == 1
 
 
 def test_diagnosis_with_two_relapses_derives_count_status_and_bfm_group(coordinator, registration_a):
@@ -158,9 +170,10 @@ def test_soft_range_value_is_kept_and_marked_for_review(coordinator, registratio
     build.consent(coordinator, patient)
     baseline = build.baseline(coordinator, patient, wbc_per_ul=400_000)
     assert baseline.wbc_per_ul == 400_000
+    check_patients([patient.pk])  # the data-quality run asks the site to confirm it (rule QC-001)
     client.force_login(coordinator)
-    page = client.get("/review/").content.decode()
-    assert patient.subject_id in page and "400000" in page and "500–300,000 /µL" in page
+    page = client.get("/quality/queries/", {"rule": "QC-001"}).content.decode()
+    assert patient.subject_id in page and "400,000 /µL" in page and "500–300,000 /µL" in page
     form_page = client.get(f"/patients/{patient.subject_id}/forms/baseline/{baseline.pk}/").content.decode()
     assert 'id="id_wbc_per_ul-warning"' in form_page
 
