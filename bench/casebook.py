@@ -43,14 +43,14 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import translation  # noqa: E402
 
+from bench.cohort import bk_infections_and_dli  # noqa: E402
 from bench.scratch import scratch_study  # noqa: E402
 from patients.services import register_patient  # noqa: E402
 from tests import enrollment as build  # noqa: E402
 from tests import transplant_forms as tx  # noqa: E402
 from tests import treatment_forms as treatment  # noqa: E402
-from transplant.models import ViralLoad  # noqa: E402
 from treatment.models import CtcaeTerm  # noqa: E402
-from trial.crf import crf_models, save_crf  # noqa: E402
+from trial.crf import crf_models  # noqa: E402
 from trial.visits import expected_visits  # noqa: E402
 
 TARGET_MS = 300
@@ -105,13 +105,7 @@ def five_years(user, site):
         tx.viral_load(user, patient, day, load=4200 if 28 <= day <= 49 else None)
         tx.viral_load(user, patient, day, virus="ebv")
         tx.viral_load(user, patient, day, virus="adv")
-    for day in range(7, 99, 7):
-        save_crf(ViralLoad(patient=patient), user=user, complete=True, data={
-            "sample_date": tx.on_day(day), "virus": "bk", "specimen": "urine", "preemptive_treatment": "N",
-            "result": "not_detected"})
-    for day in (5, 12, 26, 40, 61, 88, 130, 200, 320, 410):
-        tx.infection(user, patient, day, pathogen="Klebsiella pneumoniae" if day % 2 else "Escherichia coli")
-    tx.dli(user, patient, 380)
+    bk_infections_and_dli(user, patient)
     for when in _targets(patient, "patients.FollowUp"):
         tx.follow_up(user, patient, when)
     with translation.override("en"):

@@ -8,6 +8,7 @@ are D14 (CLINICAL-RULES.md, CRF-SPEC "Events").
 """
 
 import calendar
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -146,6 +147,7 @@ def every_months(prefix: str, every: int, until: int, width: int = 2) -> tuple[P
     return tuple(Point(f"{prefix}{number:0{width}d}", months=month) for number, month in enumerate(months, 1))
 
 
+@functools.lru_cache(maxsize=65536)  # a study's schedules ask the same few thousand (date, months) pairs
 def add_months(day: date, months: int) -> date:
     """D12/D14: month-based targets are calendar months; a day missing in the target month becomes its last day."""
     index = day.year * 12 + day.month - 1 + months

@@ -219,11 +219,11 @@ def _done(patients) -> dict[int, dict[tuple[str, str], date]]:
             for patient_id, key in records.values_list("patient_id", "visit"):
                 done[patient_id][(key, label)] = None
             continue
-        rows = records.exclude(**{f"{rule.date_field}__isnull": True}).values_list("patient_id", "visit",
-                                                                                   rule.date_field)
+        # the earliest date of each (patient, visit), grouped by the database: one row per visit, not per record
+        rows = (records.exclude(**{f"{rule.date_field}__isnull": True}).order_by().values("patient_id", "visit")
+                .annotate(first=models.Min(rule.date_field)).values_list("patient_id", "visit", "first"))
         for patient_id, key, day in rows:
-            previous = done[patient_id].get((key, label))
-            done[patient_id][(key, label)] = min(day, previous) if previous else day
+            done[patient_id][(key, label)] = day
     return done
 
 

@@ -21,6 +21,7 @@ from transplant.models import (
 )
 from treatment.models import AdverseEvent, BlinatumomabCycle
 from trial.models import MissedVisit
+from trial.quality.models import QualityRun, Query
 from trial.visits import latest_recorded_date, overdue_visits
 
 pytestmark = pytest.mark.django_db
@@ -37,10 +38,35 @@ def test_the_demo_loads_relative_to_today_without_stale_flags():
     serious = AdverseEvent.objects.filter(serious="Y")
     assert serious.exists() and not serious.filter(entered_late=True).exists()  # transcribed, not "years late"
     _check_the_transplant_stories(today)
+    _check_the_queries_are_the_planted_ones()
     counts = DailyCount.objects.count(), FollowUp.objects.count(), Death.objects.count()
+    queries = list(Query.objects.values_list("pk", "status", "fingerprint"))
     call_command("load_demo", stdout=StringIO())  # loading again adds nothing
     assert Patient.objects.count() == 20
     assert (DailyCount.objects.count(), FollowUp.objects.count(), Death.objects.count()) == counts
+    assert list(Query.objects.values_list("pk", "status", "fingerprint")) == queries  # and the run changes nothing
+
+
+# What the demo's stories put there on purpose, each a query of the data manager's run at the end of the load: a
+# dose deviation with its reason, a typed CRS grade the investigator confirmed against the computed one, intrathecal
+# therapy outside its window, follow-up visits recorded as not done and the one left overdue, and a hemoglobin below
+# its expected range at diagnosis (a genuine value the site confirms). Every other patient's casebook is clean.
+PLANTED = {
+    ("MX01-004", "QC-001"), ("MX02-005", "QC-001"), ("MX04-002", "QC-001"),
+    ("MX01-002", "QC-002"),
+    ("MX02-004", "SCH-001"), ("MX02-004", "SCH-003"),
+    ("MX02-005", "TRT-001"),
+    ("MX03-001", "TRT-010"),
+}
+
+
+def _check_the_queries_are_the_planted_ones():
+    found = Query.objects.values_list("patient__subject_id", "rule", "status")
+    assert {(subject, rule) for subject, rule, _status in found} == PLANTED
+    assert {status for _s, _r, status in found} == {"open"}
+    assert Query.objects.filter(rule="SCH-003").count() == 2  # each visit recorded as not done, confirmed apart
+    run = QualityRun.objects.get()
+    assert (run.status, run.patients_done, run.opened) == ("done", 20, Query.objects.count())
 
 
 def _check_the_transplant_stories(today):

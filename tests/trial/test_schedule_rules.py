@@ -535,4 +535,4 @@ def test_the_schedule_imports_only_the_standard_library():
             modules.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             modules.add((node.module or "").split(".")[0])
-    assert modules <= {"calendar", "collections", "dataclasses", "datetime", "enum"}
+    assert modules <= {"calendar", "collections", "dataclasses", "datetime", "enum", "functools"}

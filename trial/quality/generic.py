@@ -80,21 +80,27 @@ def after_cutoff(scope: Scope) -> Iterator[Hit]:
 @rule("QC-004", title=_("Date after death or going off study"),
       message=_("%(field)s: %(date)s is after %(what)s (%(stop)s). Correct this date or the date on that form."))
 def after_closing_stop(scope: Scope) -> Iterator[Hit]:
+    """The patients' death and off-study dates first (one query per stop form); then, per form, only the records of
+    those patients dated after their own earliest stop come back (one filter per distinct stop date)."""
     stops = visits.closing_stops(scope.patient_ids)
-    if not stops:
+    earliest = {pid: min(found.items(), key=lambda item: item[1]) for pid, found in stops.items() if found}
+    if not earliest:
         return
+    by_day: dict = defaultdict(list)
+    for patient_id, (_stop, day) in earliest.items():
+        by_day[day].append(patient_id)
     closing = visits.closing_stop_forms()
     what = {Stop.DEATH: _("the patient's death"), Stop.OFF_STUDY: _("the patient went off study")}
-    earliest = {pid: min(found.items(), key=lambda item: item[1]) for pid, found in stops.items() if found}
     for label, name in visits.dated_forms():
         if label in closing:
             continue
-        rows = scope.records(label).filter(patient_id__in=list(earliest)).values_list("pk", "patient_id", name)
-        for pk, patient_id, day in rows:
+        after = models.Q(pk__in=[])
+        for day, patient_ids in by_day.items():
+            after |= models.Q(patient_id__in=patient_ids, **{f"{name}__gt": day})
+        for pk, patient_id, day in scope.records(label).filter(after).values_list("pk", "patient_id", name):
             stop, stop_day = earliest[patient_id]
-            if day is not None and day > stop_day:
-                yield Hit(patient_id, pk, form=label, field=name,
-                          params={"date": day, "what": what[stop], "stop": stop_day})
+            yield Hit(patient_id, pk, form=label, field=name,
+                      params={"date": day, "what": what[stop], "stop": stop_day})
 
 
 @rule("QC-005", title=_("Date in the future"),
@@ -107,7 +113,8 @@ def in_the_future(scope: Scope) -> Iterator[Hit]:
 
 
 def _states(scope: Scope):
-    return visits.schedules(list(scope.patient_ids), as_of=scope.today)
+    """The patients' visit schedules, read once per scope for SCH-001 and SCH-002."""
+    return scope.shared("schedules", lambda: visits.schedules(list(scope.patient_ids), as_of=scope.today))
 
 
 @rule("SCH-001", title=_("Visits overdue"),

@@ -44,6 +44,14 @@ class Scope:
     patient_ids: tuple[int, ...]
     today: date
     cutoff: date | None = None
+    # What several rules of one run read alike (e.g. the patients' visit schedules), computed once per scope.
+    memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def shared(self, name: str, compute):
+        """`compute()` once per scope under `name`: rules that need the same reading share it."""
+        if name not in self.memo:
+            self.memo[name] = compute()
+        return self.memo[name]
 
     def records(self, model: type[models.Model] | str) -> models.QuerySet:
         """The scope's records of `model` (a model or "app.Model"), one query for every patient."""

@@ -16,6 +16,9 @@ from patients.models import Patient
 from patients.services import register_patient
 from sites.models import Membership, Role, Site
 from trial.demo import demo_steps
+from trial.quality.engine import execute
+from trial.quality.hooks import checks_paused
+from trial.quality.models import QualityRun, RunScope
 
 DEMO_PASSWORD = "demo-edc-2026"
 ADMIN_PASSWORD = "admin-edc-2026"
@@ -39,7 +42,7 @@ class Command(BaseCommand):
     help = "Create the demo study (sites, users, patients). Safe to run more than once."
 
     def handle(self, *args, **options) -> None:
-        with transaction.atomic():
+        with checks_paused(), transaction.atomic():  # one data-quality run at the end, not one per save
             sites = [self._site(*row) for row in SITES]
             users = self._users(sites)
             created = self._patients(sites, users)
@@ -47,8 +50,10 @@ class Command(BaseCommand):
             patients = list(Patient.objects.filter(site__in=sites).select_related("registration")
                             .order_by("subject_id"))
             done = [f"{step(patients, coordinators)} newly {name}" for name, step in demo_steps()]
+        checked = execute(QualityRun.objects.create(scope=RunScope.STUDY))  # shown on the data manager's runs page
         self.stdout.write(self.style.SUCCESS(f"Demo study ready: {len(sites)} sites, {Patient.objects.count()} "
-                                             f"patients ({created} new, {', '.join(done)})."))
+                                             f"patients ({created} new, {', '.join(done)}); data-quality checks: "
+                                             f"{checked.findings} findings, {checked.opened} queries opened."))
         self.stdout.write("Open http://127.0.0.1:8000/ and log in as one of:")
         for site in sites:
             names = ", ".join(demo_username(role, site.code) for role in SITE_ROLES)
