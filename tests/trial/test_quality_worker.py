@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -32,10 +33,19 @@ def _worker(queue: str) -> subprocess.Popen:
            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL, "QUALITY_CHUNK_SIZE": "1",
            "CELERY_VISIBILITY_TIMEOUT": "2", "QUALITY_CHECK_ON_SAVE": "0"}
-    return subprocess.Popen([sys.executable,  # noqa: S603 - our own interpreter and arguments "-m", "celery", "-A", "trial", "worker", "--pool=solo",
-                             "--without-heartbeat", "--without-gossip", "--without-mingle", "-Q", queue,
-                             "--loglevel=WARNING"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    celery = str(Path(sys.executable).with_name("celery"))  # the virtualenv's own command
+    command = [celery, "-A", "trial", "worker", "--pool=solo", "--without-heartbeat", "--without-gossip",
+               "--without-mingle", "-Q", queue, "--loglevel=WARNING"]
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - a file, not a pipe (a full pipe stalls the worker)
+    process = subprocess.Popen(command, cwd=ROOT, env=env,  # noqa: S603 - our own command and arguments
+                               stdout=subprocess.DEVNULL, stderr=log)
+    process.log = log
+    return process
+
+
+def _log(process: subprocess.Popen) -> str:
+    process.log.seek(0)
+    return process.log.read().decode(errors="replace")[-3000:]
 
 
 def _wait(condition, seconds: float) -> bool:
@@ -74,7 +84,8 @@ def test_a_worker_killed_in_the_middle_of_a_run_leaves_no_half_written_query_and
     first = _worker(queue)
     try:
         run_quality_checks.apply_async(args=[run.pk], queue=queue)
-        assert _wait(lambda: _run_state(run).patients_done >= 10, 60), first.stderr and first.poll()
+        started = _wait(lambda: _run_state(run).patients_done >= 10, 60)
+        assert started, (first.poll(), _log(first))
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     finally:
@@ -90,7 +101,7 @@ def test_a_worker_killed_in_the_middle_of_a_run_leaves_no_half_written_query_and
 
     second = _worker(queue)  # the job was acknowledged late: it comes back to the next worker and completes
     try:
-        assert _wait(lambda: _run_state(run).status == RunStatus.DONE, 90), run.status
+        assert _wait(lambda: _run_state(run).status == RunStatus.DONE, 90), (run.status, _log(second))
     finally:
         second.send_signal(signal.SIGTERM)
         try:
