@@ -292,6 +292,7 @@ def clone(templates: list[int], n: int, site, user) -> tuple[list[int], int]:
         first = counter.last_number + 1
         if first + n > MAX_CLONE_NUMBER:
             raise ValueError(f"at most {MAX_CLONE_NUMBER - 1} subject numbers per site (three-letter initials)")
+        # scratch database only: reserve the clones' subject numbers in one step (a counter, not CRF data)
         SubjectNumber.objects.filter(pk=counter.pk).update(last_number=counter.last_number + n)
         patients = [Patient(site=site, created_by=user, subject_id=format_subject_id(site.code, first + k))
                     for k in range(n)]

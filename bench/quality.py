@@ -143,6 +143,7 @@ def _future_contact(patient_id: int) -> Planted | None:
     if pk is None:
         return None
     when = AS_OF + timedelta(days=45)
+    # scratch database only: a planted error stands for data an import left, written without the save path on purpose
     FollowUp._base_manager.filter(pk=pk).update(contact_date=when)
     return Planted(patient_id, FollowUp._meta.label, pk, "contact_date", "dated after the run's day",
                    f"contact date {when} (after the run's day)")
@@ -162,6 +163,7 @@ def _outside_soft_range(patient_id: int) -> Planted | None:
         value = (Decimal(str(limits.soft[1])) + Decimal(str(limits.hard[1]))) / 2
         value = value.quantize(Decimal(1).scaleb(-column.decimal_places)) if isinstance(
             column, models.DecimalField) else int(value)
+        # scratch database only: as an import would leave it, not through the save path (on purpose)
         model._base_manager.filter(pk=pk).update(**{column.name: value})
         return Planted(patient_id, model._meta.label, pk, column.name, "outside the soft range",
                        f"{column.name} {value} (soft range {limits.soft_text()})")

@@ -143,7 +143,7 @@ def sync(patient_ids: list[int], found: dict[str, tuple[Rule, Hit]]) -> Tally:
     created = _open(opened, now) if opened else []
     events += [QueryEvent(query=query, action=QueryAction.OPENED, at=now) for query in created]
     if events:
-        QueryEvent.objects.bulk_create(events)
+        QueryEvent.objects.bulk_create(events)  # the queries' threads: append-only audit rows themselves
     if created:
         from trial.quality.notify import notify_new_queries
 
@@ -165,7 +165,7 @@ def _open(opened: list[tuple[Rule, Hit, str]], now) -> list[Query]:
             field=checked.field_of(hit), visit=hit.visit or visits.get((form, hit.record_id), ""), rule=checked.code,
             severity=checked.severity, key=checked.key(hit), fingerprint=fingerprint, text_es=texts["es-mx"],
             text_en=texts["en"], status=QueryStatus.OPEN, opened_at=now, updated_at=now))
-    Query.objects.bulk_create(queries)
+    Query.objects.bulk_create(queries)  # not CRF data; audited: their history rows are written next
     Query.history.bulk_history_create(queries, default_change_reason="opened by its data-quality rule",
                                       default_date=now)
     return queries
